@@ -1,0 +1,9 @@
+// `npm run build`: WASM codecs (asc), then the browser bundles (Vite).
+// Each step is added by the module that owns it; see ARCHITECTURE.md.
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+
+const run = (cmd, args) => execFileSync(cmd, args, { stdio: 'inherit' });
+
+if (existsSync('asconfig.json')) run('npx', ['asc', '--config', 'asconfig.json', '--target', 'release']);
+if (existsSync('vite.config.ts')) run('npx', ['vite', 'build']);

@@ -1,0 +1,36 @@
+// Installs what a fresh machine lacks for `npm test`: a Chromium (Debian's
+// package when root) and redis-server (for the shared-cache tests). Run by
+// `pretest`; safe to run again.
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
+import { ensureChromium } from './chromium.mjs';
+
+function onPath(name) {
+  return (process.env.PATH ?? '').split(delimiter).some((d) => d && existsSync(join(d, name)));
+}
+
+function aptInstall(pkgs) {
+  if (process.getuid?.() !== 0 || !onPath('apt-get')) return false;
+  console.log(`[ensure-tools] installing ${pkgs.join(', ')} from Debian`);
+  execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit' });
+  execFileSync('apt-get', ['install', '-y', '-qq', ...pkgs], {
+    stdio: 'inherit',
+    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+  });
+  return true;
+}
+
+const chromium = await ensureChromium();
+console.log(`[ensure-tools] chromium: ${chromium}`);
+
+if (!onPath('redis-server')) {
+  if (!aptInstall(['redis-server']) && process.env.CI) {
+    throw new Error(
+      'redis-server is missing and cannot be installed (not root); the shared-cache tests need it',
+    );
+  }
+}
+console.log(
+  `[ensure-tools] redis-server: ${onPath('redis-server') ? 'present' : 'missing (shared-cache tests will fail)'}`,
+);
