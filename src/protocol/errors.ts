@@ -32,6 +32,9 @@ export type ErrorCode =
   | 'BAD_DDS'
   | 'BAD_IMAGE'
   | 'BAD_CONFIG'
+  // page worker pool (src/client/pool)
+  | 'WORKER_CRASHED'
+  | 'UNSUPPORTED'
   | 'INTERNAL';
 
 /** Base error of the project: a code from {@link ErrorCode} plus structured details. */

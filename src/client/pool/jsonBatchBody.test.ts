@@ -1,0 +1,61 @@
+import { describe, expect, it } from 'vitest';
+import { isTileError } from '../../protocol/errors.js';
+import { decodeJsonBatchBody } from './jsonBatchBody.js';
+
+const b64 = (ascii: Uint8Array) =>
+  new Uint8Array(Buffer.from(Buffer.from(ascii).toString('latin1'), 'base64'));
+const enc = (s: string) => new TextEncoder().encode(s);
+
+describe('decodeJsonBatchBody', () => {
+  it('decodes every tile of a seeds-shaped body, short and long, and keeps nulls and cache_stats', () => {
+    const big = new Uint8Array(3000).map((_, i) => (i * 7) & 255);
+    const small = new Uint8Array([1, 2, 3]);
+    const body = enc(
+      JSON.stringify({
+        dataset_id: 'sample',
+        count: 3,
+        tiles: {
+          '1/0/0.jpg': Buffer.from(big).toString('base64'),
+          '1/1/0.jpg': Buffer.from(small).toString('base64'),
+          '1/1/1.jpg': null,
+        },
+        cache_stats: {
+          hit_rate: '31.0%',
+          note: 'a "quoted" string that is long enough to pass sixty-four chars',
+        },
+      }),
+    );
+    const seen: number[] = [];
+    const out = decodeJsonBatchBody(body, (a) => {
+      seen.push(a.length);
+      return b64(a);
+    });
+    expect(out.tiles['1/0/0.jpg']).toEqual(big);
+    expect(out.tiles['1/1/0.jpg']).toEqual(small);
+    expect(out.tiles['1/1/1.jpg']).toBeNull();
+    expect(out.cacheStats).toMatchObject({ hit_rate: '31.0%' });
+    expect(out.bytes).toBe(body.length);
+    // the long payload reached the decoder as a view of the body, not re-encoded
+    expect(seen).toContain(4000);
+  });
+
+  it('rejects bodies that are not the batch shape with BAD_FRAME', () => {
+    for (const bad of ['{"tiles": 3}', 'not json', '{"tiles": {"0/0/0.jpg": 5}}', '{"tiles": {"a": "']) {
+      expect(() => decodeJsonBatchBody(enc(bad), b64)).toThrow();
+      try {
+        decodeJsonBatchBody(enc(bad), b64);
+      } catch (e) {
+        expect(isTileError(e, 'BAD_FRAME')).toBe(true);
+      }
+    }
+  });
+
+  it('passes decoder errors through', () => {
+    const body = enc(JSON.stringify({ tiles: { '0/0/0.jpg': 'A'.repeat(65) } }));
+    expect(() =>
+      decodeJsonBatchBody(body, () => {
+        throw new Error('bad base64');
+      }),
+    ).toThrow('bad base64');
+  });
+});

@@ -1,0 +1,88 @@
+import { TileError } from '../../protocol/errors.js';
+
+export interface DecodedJsonBatch {
+  tiles: Record<string, Uint8Array | null>;
+  cacheStats: unknown;
+  bytes: number;
+}
+
+/** Decodes one base64 value given as the ASCII bytes between its quotes. */
+export type Base64BytesDecoder = (ascii: Uint8Array) => Uint8Array;
+
+/**
+ * Parses the seeds' JSON batch body `{"dataset_id","count","tiles":{key: base64|null},"cache_stats"}`.
+ * The body is parsed with the tile payloads still as bytes: each base64 value
+ * goes from the UTF-8 body to the decoder without becoming a JS string.
+ */
+export function decodeJsonBatchBody(body: Uint8Array, decode: Base64BytesDecoder): DecodedJsonBatch {
+  const tiles: Record<string, Uint8Array | null> = {};
+  // Replace every long string value by a placeholder index so JSON.parse sees a small document.
+  const spans: Array<[number, number]> = [];
+  let last = 0;
+  const n = body.length;
+  let i = 0;
+  const parts: Uint8Array[] = [];
+  const utf8 = new TextEncoder();
+  while (i < n) {
+    if (body[i] !== 0x22) {
+      i++;
+      continue;
+    }
+    // A string: find its end (JSON escapes start with a backslash; base64 never has one).
+    let j = i + 1;
+    let escaped = false;
+    while (j < n && body[j] !== 0x22) {
+      if (body[j] === 0x5c) {
+        escaped = true;
+        j++;
+      }
+      j++;
+    }
+    if (j >= n) throw new TileError('BAD_FRAME', 'unterminated string in JSON batch body', { offset: i });
+    // Long unescaped strings after a colon are tile payloads; everything else stays in the skeleton.
+    if (!escaped && j - i - 1 >= 64 && prevNonSpace(body, i) === 0x3a) {
+      parts.push(body.subarray(last, i));
+      const marker = `"\\u0000${spans.length}"`;
+      spans.push([i + 1, j]);
+      parts.push(utf8.encode(marker));
+      last = j + 1;
+    }
+    i = j + 1;
+  }
+  parts.push(body.subarray(last));
+  let total = 0;
+  for (const p of parts) total += p.length;
+  const joined = new Uint8Array(total);
+  let at = 0;
+  for (const p of parts) {
+    joined.set(p, at);
+    at += p.length;
+  }
+  let doc: { tiles?: Record<string, unknown>; cache_stats?: unknown };
+  try {
+    doc = JSON.parse(new TextDecoder().decode(joined));
+  } catch (cause) {
+    throw new TileError('BAD_FRAME', 'JSON batch body is not valid JSON', {}, { cause });
+  }
+  if (!doc || typeof doc.tiles !== 'object' || doc.tiles === null) {
+    throw new TileError('BAD_FRAME', 'JSON batch body has no "tiles" object');
+  }
+  for (const [key, v] of Object.entries(doc.tiles)) {
+    if (v === null) tiles[key] = null;
+    else if (typeof v === 'string' && v.startsWith('\u0000')) {
+      const [s, e] = spans[Number(v.slice(1))]!;
+      tiles[key] = decode(body.subarray(s, e));
+    } else if (typeof v === 'string') {
+      tiles[key] = decode(utf8.encode(v));
+    } else {
+      throw new TileError('BAD_FRAME', 'a tile value must be base64 text or null', { key });
+    }
+  }
+  return { tiles, cacheStats: doc.cache_stats, bytes: body.length };
+}
+
+function prevNonSpace(b: Uint8Array, i: number): number {
+  let k = i - 1;
+  while (k >= 0 && (b[k] === 0x20 || b[k] === 0x0a || b[k] === 0x0d || b[k] === 0x09)) k--;
+  return k >= 0 ? b[k]! : -1;
+}
