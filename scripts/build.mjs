@@ -5,5 +5,9 @@ import { existsSync } from 'node:fs';
 
 const run = (cmd, args) => execFileSync(cmd, args, { stdio: 'inherit' });
 
-if (existsSync('asconfig.json')) run('npx', ['asc', '--config', 'asconfig.json', '--target', 'release']);
+// Two wasm builds of one source: SIMD (release) and scalar, picked at load time (src/wasm/codecModule.ts).
+if (existsSync('asconfig.json')) {
+  run('npx', ['asc', '--config', 'asconfig.json', '--target', 'release']);
+  run('npx', ['asc', '--config', 'asconfig.json', '--target', 'scalar']);
+}
 if (existsSync('vite.config.ts')) run('npx', ['vite', 'build']);

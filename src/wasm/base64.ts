@@ -1,0 +1,151 @@
+import { TileError } from '../protocol/errors.js';
+import { type CodecModule, codecs } from './codecModule.js';
+
+export type Base64Alphabet = 'base64' | 'base64url';
+
+export interface Base64Options {
+  /** Default 'base64' (RFC 4648 §4, padding required); 'base64url' (§5) takes padding or none. */
+  alphabet?: Base64Alphabet;
+  /** Which decoder runs: 'auto' (the table in docs/codecs.md), or force one for tests/benches. */
+  backend?: Base64Backend;
+}
+
+export type Base64Backend = 'auto' | 'wasm' | 'buffer' | 'native';
+
+const KINDS = ['', 'invalid-character', 'bad-padding', 'bad-length', 'trailing-bits'] as const;
+
+type NodeBuffer = Uint8Array & { toString(encoding: string): string };
+interface BufferCtor {
+  from(s: string, encoding: string): NodeBuffer;
+  from(b: ArrayBufferLike, offset: number, length: number): NodeBuffer;
+}
+interface NativeBase64 {
+  fromBase64?(s: string, o: { alphabet: string; lastChunkHandling: string }): Uint8Array;
+}
+
+const NodeBuf = (globalThis as { Buffer?: BufferCtor }).Buffer;
+const nativeFrom = (Uint8Array as unknown as NativeBase64).fromBase64;
+const encoder = new TextEncoder();
+const latin1 = new TextDecoder('latin1');
+
+/**
+ * The decoder 'auto' picks on this runtime (docs/codecs.md has the measurements):
+ * Node -> Buffer (simdutf, far faster than any wasm) checked by a canonical round trip;
+ * browsers -> our SIMD wasm, which beats Uint8Array.fromBase64 and atob; a runtime without
+ * wasm SIMD but with fromBase64 -> fromBase64 (strict mode).
+ */
+export function autoBase64Backend(simd: boolean): Exclude<Base64Backend, 'auto'> {
+  if (NodeBuf) return 'buffer';
+  if (!simd && nativeFrom) return 'native';
+  return 'wasm';
+}
+
+function decodeError(kind: number, offset: number, alphabet: Base64Alphabet): TileError {
+  const reason = KINDS[kind] ?? 'invalid';
+  return new TileError('BAD_BASE64', `invalid ${alphabet}: ${reason} at offset ${offset}`, {
+    offset,
+    reason,
+  });
+}
+
+/** Strict decode of a string. Errors are TileError BAD_BASE64 with details.offset and details.reason. */
+export function base64Decode(
+  input: string,
+  opts: Base64Options = {},
+  mod: CodecModule = codecs(),
+): Uint8Array {
+  const alphabet = opts.alphabet ?? 'base64';
+  let backend = opts.backend ?? 'auto';
+  if (backend === 'auto') backend = autoBase64Backend(mod.flavour === 'simd');
+  if (backend === 'buffer' && NodeBuf && alphabet === 'base64') {
+    const b = NodeBuf.from(input, 'base64');
+    // Buffer skips invalid characters silently; only a canonical round trip proves strictness.
+    if (b.toString('base64') === input) return plain(b as Uint8Array);
+  } else if (backend === 'native' && nativeFrom) {
+    try {
+      return nativeFrom(input, { alphabet, lastChunkHandling: alphabet === 'base64' ? 'strict' : 'loose' });
+    } catch {
+      // fall through: the wasm decoder reports the offset and the reason
+    }
+  }
+  return wasmDecodeString(mod, input, alphabet);
+}
+
+/**
+ * Always a plain Uint8Array; a Buffer from Node's shared pool is copied (callers may
+ * transfer `.buffer`), an unpooled one is re-viewed without a copy.
+ */
+function plain(b: Uint8Array): Uint8Array {
+  return b.byteOffset === 0 && b.buffer.byteLength === b.length
+    ? new Uint8Array(b.buffer, 0, b.length)
+    : new Uint8Array(b);
+}
+
+function wasmDecodeString(mod: CodecModule, input: string, alphabet: Base64Alphabet): Uint8Array {
+  const len = input.length;
+  const outAt = (len + 15) & ~15;
+  const base = mod.ensure(outAt + ((len * 3) >> 2) + 16);
+  const u8 = mod.u8;
+  const { written } = encoder.encodeInto(input, u8.subarray(base, base + len));
+  if (written !== len) {
+    // a non-ASCII character: UTF-8 would shift every offset, so report the first one
+    let i = 0;
+    while (input.charCodeAt(i) < 128) i++;
+    throw decodeError(1, i, alphabet);
+  }
+  return runDecode(mod, base, len, base + outAt, alphabet, 0);
+}
+
+/** Decode base64 already in linear memory at `src`; `at` shifts reported offsets. */
+export function runDecode(
+  mod: CodecModule,
+  src: number,
+  len: number,
+  dst: number,
+  alphabet: Base64Alphabet,
+  at: number,
+): Uint8Array {
+  const n = mod.exports.b64Decode(src, len, dst, alphabet === 'base64url' ? 1 : 0);
+  if (n < 0) throw decodeError(mod.exports.b64ErrorKind.value as number, at - n - 1, alphabet);
+  return mod.u8.slice(dst, dst + n);
+}
+
+/** Strict decode of ASCII bytes (e.g. a slice of a JSON body) without making a string. */
+export function base64DecodeBytes(
+  input: Uint8Array,
+  opts: Base64Options = {},
+  mod: CodecModule = codecs(),
+): Uint8Array {
+  const len = input.length;
+  const outAt = (len + 15) & ~15;
+  const base = mod.ensure(outAt + ((len * 3) >> 2) + 16);
+  mod.u8.set(input, base);
+  return runDecode(mod, base, len, base + outAt, opts.alphabet ?? 'base64', 0);
+}
+
+export interface Base64EncodeOptions {
+  alphabet?: Base64Alphabet;
+  /** Default true for 'base64', false for 'base64url'. */
+  padding?: boolean;
+  backend?: Base64Backend;
+}
+
+/** Encode bytes as base64 text. */
+export function base64Encode(
+  bytes: Uint8Array,
+  opts: Base64EncodeOptions = {},
+  mod: CodecModule = codecs(),
+): string {
+  const alphabet = opts.alphabet ?? 'base64';
+  const padding = opts.padding ?? alphabet === 'base64';
+  const backend = opts.backend ?? 'auto';
+  if (NodeBuf && (backend === 'auto' || backend === 'buffer') && alphabet === 'base64' && padding) {
+    return NodeBuf.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('base64');
+  }
+  const len = bytes.length;
+  const outAt = (len + 15) & ~15;
+  const base = mod.ensure(outAt + Math.ceil(len / 3) * 4 + 16);
+  mod.u8.set(bytes, base);
+  const n = mod.exports.b64Encode(base, len, base + outAt, alphabet === 'base64url' ? 1 : 0, padding ? 1 : 0);
+  return latin1.decode(mod.u8.subarray(base + outAt, base + outAt + n));
+}

@@ -1,0 +1,18 @@
+// Public codec API. Call `await initCodecs()` once; every codec below is then synchronous.
+export {
+  type Base64Alphabet,
+  type Base64Backend,
+  type Base64EncodeOptions,
+  type Base64Options,
+  base64Decode,
+  base64DecodeBytes,
+  base64Encode,
+} from './base64.js';
+export { type BatchJson, decodeBatchJson } from './batchJson.js';
+export {
+  type CodecFlavour,
+  type CodecModule,
+  initCodecs,
+  instantiateCodecModule,
+  simdSupported,
+} from './codecModule.js';
