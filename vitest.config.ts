@@ -20,6 +20,7 @@ export default defineConfig(async (): Promise<ViteUserConfig> => {
               'server/**/*.test.ts',
               'scripts/**/*.test.ts',
               'bench/**/*.test.ts',
+              'demo/**/*.test.ts',
               'e2e/mockOrigin/**/*.test.ts',
             ],
             exclude: ['**/*.browser.test.ts', '**/node_modules/**'],

@@ -121,4 +121,23 @@ describe('worker pool in Chromium', () => {
     await first;
     expect(pool.stats()).toMatchObject({ completed: 1, cancelled: 1 });
   });
+
+  it('fetches and decodes a JSON batch in a worker (codec fast path), keeping nulls and cache_stats', async () => {
+    pool = createWorkerPool({ size: 1, createWorker: codecWorker });
+    const a = new Uint8Array(5000).map((_, i) => (i * 31) & 255);
+    const b64 = (u: Uint8Array) => btoa(String.fromCharCode(...u));
+    const body = JSON.stringify({
+      dataset_id: 'sample',
+      count: 2,
+      tiles: { '3/1/2.jpg': b64(a), '3/7/7.jpg': null },
+      cache_stats: { hit_rate: '50.0%' },
+    });
+    const url = URL.createObjectURL(new Blob([body], { type: 'application/json' }));
+    const res = await pool.fetchJsonBatch(url);
+    expect(res.tiles['3/1/2.jpg']).toEqual(a);
+    expect(res.tiles['3/7/7.jpg']).toBeNull();
+    expect(res.cacheStats).toEqual({ hit_rate: '50.0%' });
+    const bad = URL.createObjectURL(new Blob(['{"tiles": {"0/0/0.jpg": "@@@@"}}']));
+    await expect(pool.fetchJsonBatch(bad)).rejects.toSatisfy((e) => isTileError(e, 'BAD_BASE64'));
+  });
 });

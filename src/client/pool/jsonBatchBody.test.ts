@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { isTileError } from '../../protocol/errors.js';
-import { decodeJsonBatchBody } from './jsonBatchBody.js';
+import { decodeJsonBatchBody, extractCacheStats } from './jsonBatchBody.js';
 
 const b64 = (ascii: Uint8Array) =>
   new Uint8Array(Buffer.from(Buffer.from(ascii).toString('latin1'), 'base64'));
@@ -57,5 +57,18 @@ describe('decodeJsonBatchBody', () => {
         throw new Error('bad base64');
       }),
     ).toThrow('bad base64');
+  });
+});
+
+describe('extractCacheStats', () => {
+  it('finds the cache_stats object after the tiles, braces inside strings included', () => {
+    const stats = { hit_rate: '31.0%', weird: 'a } { " string', nested: { a: [1, 2] } };
+    const body = enc(JSON.stringify({ tiles: { '0/0/0.jpg': 'QUJD' }, cache_stats: stats }));
+    expect(extractCacheStats(body)).toEqual(stats);
+  });
+
+  it('is undefined when absent or truncated', () => {
+    expect(extractCacheStats(enc('{"tiles": {}}'))).toBeUndefined();
+    expect(extractCacheStats(enc('{"tiles": {}, "cache_stats": {"a": 1'))).toBeUndefined();
   });
 });

@@ -86,3 +86,38 @@ function prevNonSpace(b: Uint8Array, i: number): number {
   while (k >= 0 && (b[k] === 0x20 || b[k] === 0x0a || b[k] === 0x0d || b[k] === 0x09)) k--;
   return k >= 0 ? b[k]! : -1;
 }
+
+/**
+ * The `cache_stats` object of a batch body, parsed on its own (the codec's fast
+ * path decodes the tiles; this keeps the small stats object without a full parse).
+ */
+export function extractCacheStats(body: Uint8Array): unknown {
+  const needle = new TextEncoder().encode('"cache_stats"');
+  let at = -1;
+  // The seeds write cache_stats after the tiles: search from the end.
+  outer: for (let i = body.length - needle.length; i >= 0; i--) {
+    for (let k = 0; k < needle.length; k++) if (body[i + k] !== needle[k]) continue outer;
+    at = i + needle.length;
+    break;
+  }
+  if (at < 0) return undefined;
+  while (at < body.length && body[at] !== 0x7b) at++;
+  let depth = 0;
+  let inString = false;
+  for (let i = at; i < body.length; i++) {
+    const c = body[i];
+    if (inString) {
+      if (c === 0x5c) i++;
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b) depth++;
+    else if (c === 0x7d && --depth === 0) {
+      try {
+        return JSON.parse(new TextDecoder().decode(body.subarray(at, i + 1)));
+      } catch {
+        return undefined;
+      }
+    }
+  }
+  return undefined;
+}

@@ -1,14 +1,14 @@
 import { transfer } from 'comlink';
 import { TileError } from '../../protocol/errors.js';
 import { toErrorReply, type WorkerCodecs, WorkerDecoder } from './decodeInWorker.js';
-import { type Base64BytesDecoder, decodeJsonBatchBody } from './jsonBatchBody.js';
+import type { DecodedJsonBatch } from './jsonBatchBody.js';
 import type { CodecWorkerApi, JsonBatchReply } from './types.js';
 
 export interface WorkerCodecLoader {
   /** BC/DDS operations (WASM). */
   codecs(): Promise<WorkerCodecs>;
-  /** The base64 decoder for JSON batch payloads (the codec's fast path from the body bytes). */
-  base64(): Promise<Base64BytesDecoder>;
+  /** The JSON batch body decoder (the codec's fast path from the body bytes). */
+  jsonBatch(): Promise<(body: Uint8Array) => DecodedJsonBatch>;
 }
 
 /** The object the codec worker exposes through comlink; results go back as transferables. */
@@ -35,7 +35,7 @@ export function createCodecWorkerApi(loader: WorkerCodecLoader): CodecWorkerApi 
           );
         }
         const body = new Uint8Array(await res.arrayBuffer());
-        const value = decodeJsonBatchBody(body, await loader.base64());
+        const value = (await loader.jsonBatch())(body);
         const list = [
           ...new Set(Object.values(value.tiles).flatMap((t) => (t ? [t.buffer as ArrayBuffer] : []))),
         ];
