@@ -44,6 +44,12 @@ export interface TileImageResult {
 // Past libvips' default 268 Mpx guard: a 20k x 20k scan is the point of this tool.
 const OPEN = { limitInputPixels: false } as const;
 
+// Levels are kept as uncompressed tiled TIFF: libtiff reads just the tiles a
+// strip needs with pread(), where a libvips .v file is mmapped whole and its
+// pages count in RSS (1 GB peak vs 430 MB for a 12k x 12k source, measured);
+// lzw/deflate would save disk but made tiling 2.5x slower.
+const LEVEL_TIFF = { tile: true, tileWidth: 256, tileHeight: 256, compression: 'none' } as const;
+
 function abortError(signal: AbortSignal): TileError {
   return new TileError('ABORTED', 'tiling aborted', {}, { cause: signal.reason });
 }
@@ -164,14 +170,16 @@ export async function tileImage(input: string | Buffer, options: TileImageOption
     await mkdir(work);
     const deepest = plan.levels[plan.maxZoom]!;
     onProgress?.({ phase: 'resize', z: deepest.z, width: deepest.width, height: deepest.height });
-    let levelFile = path.join(work, `${deepest.z}.v`);
+    let levelFile = path.join(work, `${deepest.z}.tif`);
     // sequentialRead lets libvips decode the source top to bottom once, in strips.
     await normalise(
       sharp(input, { ...OPEN, sequentialRead: true })
         .autoOrient()
         .resize(deepest.width, deepest.height, { fit: 'fill' }),
       format,
-    ).toFile(levelFile);
+    )
+      .tiff(LEVEL_TIFF)
+      .toFile(levelFile);
 
     let done = 0;
     const o = { format, tileSize, quality, concurrency, signal };
@@ -189,9 +197,12 @@ export async function tileImage(input: string | Buffer, options: TileImageOption
         // Each level is made from the one above it: a 2x reduction of a small
         // file instead of another decode of the (possibly huge) source.
         const up = plan.levels[z - 1]!;
-        const upFile = path.join(work, `${up.z}.v`);
+        const upFile = path.join(work, `${up.z}.tif`);
         onProgress?.({ phase: 'resize', z: up.z, width: up.width, height: up.height });
-        await sharp(levelFile, OPEN).resize(up.width, up.height, { fit: 'fill' }).toFile(upFile);
+        await sharp(levelFile, OPEN)
+          .resize(up.width, up.height, { fit: 'fill' })
+          .tiff(LEVEL_TIFF)
+          .toFile(upFile);
         await rm(levelFile, { force: true });
         levelFile = upFile;
       }
