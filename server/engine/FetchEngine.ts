@@ -1,0 +1,299 @@
+import { cpus } from 'node:os';
+import type { Readable } from 'node:stream';
+import { finished } from 'node:stream';
+import { TileError } from '../../src/protocol/errors.js';
+import type { Origin, OriginObject } from '../origin/Origin.js';
+import { CircuitBreaker } from './CircuitBreaker.js';
+import { Coalescer } from './Coalescer.js';
+import { ConcurrencyLimiter } from './ConcurrencyLimiter.js';
+import { errorFromSignal, sleep, withDeadline } from './deadline.js';
+import { LatencyWindow } from './LatencyWindow.js';
+import { readBody } from './readBody.js';
+import { backoffDelay, isOriginFailure, isRetryable } from './retryPolicy.js';
+
+export interface FetchedBytes {
+  bytes: Uint8Array;
+  contentType: string | undefined;
+  etag: string | undefined;
+  lastModified: string | undefined;
+}
+
+export interface EngineStats {
+  /** HTTP attempts actually sent to the origin (incl. retries). */
+  originRequests: number;
+  /** Attempts running now. */
+  inFlight: number;
+  /** Waiting for a concurrency slot. */
+  queued: number;
+  /** getBytes callers that joined an existing fetch. */
+  coalesced: number;
+  retries: number;
+  /** Attempts that failed as origin failures (5xx, 429, reset, timeout). */
+  failures: number;
+  notFound: number;
+  /** Of completed origin attempts. */
+  latencyMs: { p50: number; p95: number };
+  breaker: 'closed' | 'open' | 'half-open';
+}
+
+export interface FetchEngineOptions {
+  /** ORIGIN_CONCURRENCY, default min(cpus*16, 256). */
+  concurrency: number;
+  /** Bounded queue; overflow -> TileError('OVERLOADED', ..., { retryAfterSec }). */
+  queueLimit: number;
+  /** Per origin attempt (headers AND body for getBytes; headers for getStream). */
+  attemptTimeoutMs: number;
+  /** ORIGIN_TIMEOUT_MS: whole request incl. queue wait and retries. */
+  requestTimeoutMs: number;
+  /** Extra attempts on 5xx / 429 / reset / attempt timeout; never on other 4xx. */
+  retries: number;
+  backoffBaseMs?: number;
+  backoffMaxMs?: number;
+  /** getBytes refuses bigger bodies (ORIGIN_ERROR). */
+  maxObjectBytes?: number;
+  breaker?: { failureThreshold: number; openMs: number };
+  /** Injected clock. */
+  now?: () => number;
+  /** Longest Retry-After honoured before a retry (default 5000 ms). */
+  retryAfterCapMs?: number;
+  /** Jitter source (tests). */
+  random?: () => number;
+  /** Retry-After sent with OVERLOADED (default 1 s). */
+  overloadRetryAfterSec?: number;
+}
+
+/** ORIGIN_CONCURRENCY's default: min(cpus*16, 256). */
+export function defaultConcurrency(): number {
+  return Math.min(Math.max(1, cpus().length) * 16, 256);
+}
+
+function toTileError(e: unknown): TileError {
+  if (e instanceof TileError) return e;
+  return new TileError('INTERNAL', 'unexpected origin failure', {}, { cause: e });
+}
+
+interface AttemptResult<R> {
+  value: R;
+  /** A body handed to the caller: the slot is held until it ends. */
+  hold?: Readable;
+}
+
+/**
+ * Every origin request goes through here: coalescing (getBytes), the global
+ * concurrency limit with its bounded queue, the per-origin breaker, attempt
+ * and request deadlines, and retries with jittered backoff.
+ */
+export class FetchEngine {
+  readonly #origin: Origin;
+  readonly #o: Required<Omit<FetchEngineOptions, 'breaker'>>;
+  readonly #limiter: ConcurrencyLimiter;
+  readonly #breaker: CircuitBreaker;
+  readonly #coalescer = new Coalescer<FetchedBytes | null>();
+  readonly #latency = new LatencyWindow(1024);
+  #originRequests = 0;
+  #inFlight = 0;
+  #coalesced = 0;
+  #retries = 0;
+  #failures = 0;
+  #notFound = 0;
+  #closed = false;
+
+  constructor(origin: Origin, options: FetchEngineOptions) {
+    this.#origin = origin;
+    this.#o = {
+      backoffBaseMs: 50,
+      backoffMaxMs: 1000,
+      maxObjectBytes: 32 * 1024 * 1024,
+      now: Date.now,
+      retryAfterCapMs: 5000,
+      random: Math.random,
+      overloadRetryAfterSec: 1,
+      ...options,
+    };
+    this.#limiter = new ConcurrencyLimiter(
+      options.concurrency,
+      options.queueLimit,
+      this.#o.overloadRetryAfterSec,
+    );
+    this.#breaker = new CircuitBreaker({
+      ...(options.breaker ?? { failureThreshold: 5, openMs: 5000 }),
+      now: this.#o.now,
+    });
+  }
+
+  /** Whole small object (a tile), coalesced by key, reference counted. null = 404. */
+  async getBytes(key: string, signal: AbortSignal): Promise<FetchedBytes | null> {
+    this.#assertOpen();
+    const d = withDeadline(signal, this.#o.requestTimeoutMs, 'DEADLINE_EXCEEDED');
+    try {
+      return await this.#coalescer.run(
+        key,
+        d.signal,
+        (shared) => this.#fetchBytes(key, shared),
+        () => this.#coalesced++,
+      );
+    } finally {
+      d.clear();
+    }
+  }
+
+  /** Streamed (ranged) object for video: limited, breaker'ed, not coalesced. null = 404. */
+  async getStream(
+    key: string,
+    opts: { signal: AbortSignal; range?: { start: number; end?: number } },
+  ): Promise<OriginObject | null> {
+    this.#assertOpen();
+    const d = withDeadline(opts.signal, this.#o.requestTimeoutMs, 'DEADLINE_EXCEEDED');
+    const deadlineAt = this.#o.now() + this.#o.requestTimeoutMs;
+    let handedOver = false;
+    try {
+      const obj = await this.#withRetries(d.signal, deadlineAt, async (as) => {
+        const o = await this.#origin.get(key, { signal: as, ...(opts.range ? { range: opts.range } : {}) });
+        if (o === null || o.status === 304) {
+          o?.body.destroy();
+          return { value: o };
+        }
+        return { value: o, hold: o.body };
+      });
+      if (obj === null) this.#notFound++;
+      else {
+        // The body outlives the request deadline (a long video), but stays tied to the caller's signal.
+        handedOver = true;
+        d.clearTimer();
+        finished(obj.body, () => d.clear());
+      }
+      return obj;
+    } finally {
+      if (!handedOver) d.clear();
+    }
+  }
+
+  stats(): EngineStats {
+    return {
+      originRequests: this.#originRequests,
+      inFlight: this.#inFlight,
+      queued: this.#limiter.queued,
+      coalesced: this.#coalesced,
+      retries: this.#retries,
+      failures: this.#failures,
+      notFound: this.#notFound,
+      latencyMs: { p50: this.#latency.percentile(50), p95: this.#latency.percentile(95) },
+      breaker: this.#breaker.state,
+    };
+  }
+
+  /** Aborts shared fetches, rejects queued waiters and closes the origin (idempotent). */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    const e = new TileError('ORIGIN_UNAVAILABLE', 'fetch engine is closing');
+    this.#coalescer.abortAll(e);
+    this.#limiter.rejectAll(e);
+    await this.#origin.close();
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new TileError('ORIGIN_UNAVAILABLE', 'fetch engine is closed');
+  }
+
+  async #fetchBytes(key: string, shared: AbortSignal): Promise<FetchedBytes | null> {
+    const deadlineAt = this.#o.now() + this.#o.requestTimeoutMs;
+    const d = withDeadline(shared, this.#o.requestTimeoutMs, 'DEADLINE_EXCEEDED');
+    try {
+      const r = await this.#withRetries(d.signal, deadlineAt, async (as) => {
+        const obj = await this.#origin.get(key, { signal: as });
+        if (obj === null) return { value: null };
+        const bytes = await readBody(obj.body, obj.contentLength, this.#o.maxObjectBytes);
+        return {
+          value: { bytes, contentType: obj.contentType, etag: obj.etag, lastModified: obj.lastModified },
+        };
+      });
+      if (r === null) this.#notFound++;
+      return r;
+    } finally {
+      d.clear();
+    }
+  }
+
+  async #withRetries<R>(
+    reqSignal: AbortSignal,
+    deadlineAt: number,
+    run: (attemptSignal: AbortSignal) => Promise<AttemptResult<R>>,
+  ): Promise<R> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.#attempt(reqSignal, run);
+      } catch (e) {
+        const err = toTileError(e);
+        if (reqSignal.aborted) throw errorFromSignal(reqSignal);
+        if (!isRetryable(err) || attempt >= this.#o.retries || this.#closed) throw err;
+        const delay = backoffDelay(attempt, err, {
+          baseMs: this.#o.backoffBaseMs,
+          maxMs: this.#o.backoffMaxMs,
+          retryAfterCapMs: this.#o.retryAfterCapMs,
+          random: this.#o.random,
+        });
+        // Waiting past the deadline only turns a meaningful error into a timeout.
+        if (this.#o.now() + delay >= deadlineAt) throw err;
+        this.#retries++;
+        await sleep(delay, reqSignal);
+      }
+    }
+  }
+
+  async #attempt<R>(
+    reqSignal: AbortSignal,
+    run: (attemptSignal: AbortSignal) => Promise<AttemptResult<R>>,
+  ): Promise<R> {
+    const release = await this.#limiter.acquire(reqSignal);
+    let trial: boolean;
+    try {
+      trial = this.#breaker.enter();
+    } catch (e) {
+      release();
+      throw e;
+    }
+    const d = withDeadline(reqSignal, this.#o.attemptTimeoutMs, 'ORIGIN_TIMEOUT');
+    this.#originRequests++;
+    this.#inFlight++;
+    const t0 = performance.now();
+    let held = false;
+    const done = () => {
+      this.#inFlight--;
+      release();
+    };
+    try {
+      const r = await run(d.signal);
+      this.#latency.add(performance.now() - t0);
+      this.#breaker.success();
+      if (r.hold) {
+        held = true;
+        d.clearTimer();
+        finished(r.hold, () => {
+          d.clear();
+          done();
+        });
+      }
+      return r.value;
+    } catch (e) {
+      if (reqSignal.aborted) {
+        this.#breaker.cancel(trial);
+        throw errorFromSignal(reqSignal);
+      }
+      const err = d.signal.aborted ? errorFromSignal(d.signal) : toTileError(e);
+      if (err.code === 'ORIGIN_ERROR' && typeof err.details.status === 'number') {
+        this.#latency.add(performance.now() - t0);
+      }
+      if (isOriginFailure(err)) {
+        this.#failures++;
+        this.#breaker.failure();
+      } else this.#breaker.success(); // the origin answered (403, too large...): it is alive
+      throw err;
+    } finally {
+      if (!held) {
+        d.clear();
+        done();
+      }
+    }
+  }
+}

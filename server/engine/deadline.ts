@@ -1,0 +1,74 @@
+import { TileError } from '../../src/protocol/errors.js';
+
+/** The TileError an aborted signal stands for: its own TileError reason, a timeout, or a plain abort. */
+export function errorFromSignal(signal: AbortSignal): TileError {
+  const r: unknown = signal.reason;
+  if (r instanceof TileError) return r;
+  if (r instanceof Error && r.name === 'TimeoutError') {
+    return new TileError('DEADLINE_EXCEEDED', 'deadline exceeded', {}, { cause: r });
+  }
+  return new TileError('ABORTED', 'request aborted', {}, { cause: r });
+}
+
+export interface Deadline {
+  signal: AbortSignal;
+  /** Clears the timer and unhooks the parent; call on every path. */
+  clear(): void;
+  /** Clears only the timer: the parent link stays (a stream outlives its header deadline). */
+  clearTimer(): void;
+}
+
+/**
+ * A child signal that aborts when `parent` aborts (same reason) or after `ms`
+ * (reason: a TileError with `code`). Hand-rolled instead of
+ * AbortSignal.any + AbortSignal.timeout because those timers cannot be
+ * cleared, are invisible to fake timers in tests, and cannot carry our error
+ * code; this one leaves no timer or listener behind once cleared.
+ */
+export function withDeadline(
+  parent: AbortSignal,
+  ms: number,
+  code: 'DEADLINE_EXCEEDED' | 'ORIGIN_TIMEOUT',
+): Deadline {
+  const ctl = new AbortController();
+  if (parent.aborted) {
+    ctl.abort(parent.reason);
+    return { signal: ctl.signal, clear: () => {}, clearTimer: () => {} };
+  }
+  const onAbort = () => ctl.abort(parent.reason);
+  parent.addEventListener('abort', onAbort, { once: true });
+  const timer = setTimeout(() => {
+    parent.removeEventListener('abort', onAbort);
+    ctl.abort(
+      new TileError(code, code === 'ORIGIN_TIMEOUT' ? 'origin attempt timed out' : 'deadline exceeded', {
+        ms,
+      }),
+    );
+  }, ms);
+  return {
+    signal: ctl.signal,
+    clear() {
+      clearTimeout(timer);
+      parent.removeEventListener('abort', onAbort);
+    },
+    clearTimer() {
+      clearTimeout(timer);
+    },
+  };
+}
+
+/** setTimeout as a promise that rejects (with the signal's TileError) on abort and leaves no timer behind. */
+export function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(errorFromSignal(signal));
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(errorFromSignal(signal));
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}

@@ -1,0 +1,21 @@
+import { extname } from 'node:path';
+
+const TYPES: Record<string, string> = {
+  '.jpg': 'image/jpeg',
+  '.jpeg': 'image/jpeg',
+  '.png': 'image/png',
+  '.webp': 'image/webp',
+  '.avif': 'image/avif',
+  '.json': 'application/json',
+  '.mp4': 'video/mp4',
+  '.webm': 'video/webm',
+  '.dds': 'image/vnd-ms.dds',
+  '.ktx2': 'image/ktx2',
+  '.pbf': 'application/x-protobuf',
+  '.mvt': 'application/vnd.mapbox-vector-tile',
+};
+
+/** Content-Type from the key's extension; undefined when unknown (the caller decides). */
+export function contentTypeFor(key: string): string | undefined {
+  return TYPES[extname(key).toLowerCase()];
+}
