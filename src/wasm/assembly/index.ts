@@ -6,3 +6,4 @@ export { b64Decode, b64Encode, b64ErrorKind } from './base64';
 export function scratchBase(): usize {
   return (__heap_base + 15) & ~15;
 }
+export { decodeBC1, decodeBC3 } from './bcDecode';

@@ -1,0 +1,76 @@
+import { TileError } from '../protocol/errors.js';
+import { type CodecModule, codecs } from './codecModule.js';
+
+export type BlockFormat = 'bc1' | 'bc3';
+
+/** Largest side accepted (D3D's limit is 16384; DDS allows more, memory does not). */
+export const MAX_SIDE = 32768;
+
+/** Bytes of `format` blocks covering width x height (edge blocks count whole). */
+export function blockBytes(format: BlockFormat, width: number, height: number): number {
+  return Math.ceil(width / 4) * Math.ceil(height / 4) * (format === 'bc1' ? 8 : 16);
+}
+
+export function checkSize(width: number, height: number): void {
+  if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1) {
+    throw new TileError('BAD_IMAGE', `bad image size ${width}x${height}`, { width, height });
+  }
+  if (width > MAX_SIDE || height > MAX_SIDE) {
+    throw new TileError('BAD_IMAGE', `image side above ${MAX_SIDE}`, { width, height });
+  }
+}
+
+function decode(
+  format: BlockFormat,
+  blocks: Uint8Array,
+  width: number,
+  height: number,
+  out: Uint8Array | undefined,
+  mod: CodecModule,
+): Uint8Array {
+  checkSize(width, height);
+  const need = blockBytes(format, width, height);
+  if (blocks.length < need) {
+    throw new TileError('TRUNCATED', `${format} data for ${width}x${height} needs ${need} bytes`, {
+      need,
+      have: blocks.length,
+    });
+  }
+  const size = width * height * 4;
+  if (out && out.length < size) throw new TileError('BAD_IMAGE', `output needs ${size} bytes`, { size });
+  const outAt = (need + 15) & ~15;
+  const base = mod.ensure(outAt + size);
+  const u8 = mod.u8;
+  u8.set(blocks.subarray(0, need), base);
+  if (format === 'bc1') mod.exports.decodeBC1(base, width, height, base + outAt);
+  else mod.exports.decodeBC3(base, width, height, base + outAt);
+  const pixels = u8.subarray(base + outAt, base + outAt + size);
+  if (!out) return pixels.slice();
+  out.set(pixels);
+  return out.subarray(0, size);
+}
+
+/**
+ * BC1 blocks -> RGBA8 (width*height*4), into `out` when given (no allocation: the fast path
+ * for a caller that reuses a buffer). Short input is TRUNCATED, a bad size BAD_IMAGE.
+ */
+export function decodeBC1(
+  blocks: Uint8Array,
+  width: number,
+  height: number,
+  out?: Uint8Array,
+  mod: CodecModule = codecs(),
+): Uint8Array {
+  return decode('bc1', blocks, width, height, out, mod);
+}
+
+/** BC3 blocks -> RGBA8 (width*height*4), into `out` when given. */
+export function decodeBC3(
+  blocks: Uint8Array,
+  width: number,
+  height: number,
+  out?: Uint8Array,
+  mod: CodecModule = codecs(),
+): Uint8Array {
+  return decode('bc3', blocks, width, height, out, mod);
+}
