@@ -207,11 +207,21 @@ export class BatchFrameDecoder {
       }
       case FrameKind.MISSING:
         return { kind: 'missing', key };
-      case FrameKind.ERROR:
-        return { kind: 'error', key, error: parseJson(metaBytes, 'error') as FrameErrorMeta };
-      case FrameKind.END:
+      case FrameKind.ERROR: {
+        // Consumers read error.status straight into a Response: check the shape here.
+        const error = parseJson(metaBytes, 'error') as FrameErrorMeta | null;
+        const s = error?.status;
+        if (typeof error?.code !== 'string' || !Number.isInteger(s) || s! < 400 || s! > 599)
+          throw new TileError('BAD_FRAME', 'error frame without code and a 4xx/5xx status');
+        return { kind: 'error', key, error };
+      }
+      case FrameKind.END: {
+        const trailer = parseJson(metaBytes, 'trailer') ?? {};
+        if (typeof trailer !== 'object' || Array.isArray(trailer))
+          throw new TileError('BAD_FRAME', 'END trailer is not a JSON object');
         this.done = true;
-        return { kind: 'end', trailer: (parseJson(metaBytes, 'trailer') ?? {}) as Record<string, unknown> };
+        return { kind: 'end', trailer: trailer as Record<string, unknown> };
+      }
       default:
         throw new TileError('BAD_FRAME', `unknown frame kind ${kind}`, { kind });
     }
