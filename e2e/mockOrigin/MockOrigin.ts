@@ -38,6 +38,8 @@ export interface MockOriginOptions {
 export interface RecordedRequest {
   key: string;
   method: string;
+  /** Raw request target as sent (path and query, still encoded). */
+  url: string;
   headers: Record<string, string | string[] | undefined>;
 }
 
@@ -178,7 +180,7 @@ export async function startMockOrigin(initial: MockOriginOptions = {}, listenPor
     const method = req.method ?? 'GET';
     total++;
     counts.set(key, (counts.get(key) ?? 0) + 1);
-    requests.push({ key, method, headers: { ...req.headers } });
+    requests.push({ key, method, url: req.url ?? '/', headers: { ...req.headers } });
 
     const gone = new AbortController();
     res.on('close', () => {

@@ -61,6 +61,10 @@ export async function pooledGet(
     const cr = header(rh, 'content-range');
     const m = cr ? /\/(\d+)\s*$/.exec(cr) : null;
     if (m) totalSize = Number(m[1]);
+    // undici's body emits AbortError when destroyed unread; callers are told to
+    // destroy bodies they do not want, so that must never crash the process.
+    // Readers (for-await, pipeline) still see every error through their own listeners.
+    body.on('error', () => {});
     let out: Readable = body;
     if (status === 304) {
       await body.dump().catch(() => {});
