@@ -1,0 +1,156 @@
+import { availableParallelism } from 'node:os';
+
+/** One environment variable: its name, its default as written in the docs, and what it does. */
+export interface ConfigVar {
+  name: string;
+  default: string;
+  meaning: string;
+}
+
+const cpus = availableParallelism();
+
+/** Every variable the server reads. docs/server.md is checked against this table by a test. */
+export const CONFIG_VARS: readonly ConfigVar[] = [
+  { name: 'PORT', default: '8080', meaning: 'TCP port to listen on (0 = any free port).' },
+  { name: 'HOST', default: '127.0.0.1', meaning: 'Interface to bind; use 0.0.0.0 to accept remote clients.' },
+  {
+    name: 'TILES_DIR',
+    default: '(bundled sample under data/)',
+    meaning: 'Local directory origin. Unset: the sample dataset `sample` is generated under data/.',
+  },
+  {
+    name: 'R2_PUBLIC_URL',
+    default: '(unset)',
+    meaning: 'Public HTTP base of the bucket; takes precedence over TILES_DIR.',
+  },
+  {
+    name: 'USE_S3',
+    default: 'false',
+    meaning: '`true` = signed S3/R2 reads with the AWS_* variables (highest precedence).',
+  },
+  { name: 'AWS_ACCESS_KEY_ID', default: '(unset)', meaning: 'S3/R2 access key (required when USE_S3=true).' },
+  {
+    name: 'AWS_SECRET_ACCESS_KEY',
+    default: '(unset)',
+    meaning: 'S3/R2 secret key (required when USE_S3=true).',
+  },
+  { name: 'AWS_BUCKET_NAME', default: '(unset)', meaning: 'Bucket name (required when USE_S3=true).' },
+  {
+    name: 'S3_ENDPOINT_URL',
+    default: '(unset)',
+    meaning: 'S3-compatible endpoint, e.g. https://ACCOUNT.r2.cloudflarestorage.com.',
+  },
+  { name: 'AWS_REGION', default: 'auto', meaning: 'Signing region for S3 (R2 uses `auto`).' },
+  {
+    name: 'TILE_KEY_TEMPLATE',
+    default: '{dataset}/{z}/{x}/{y}.{ext}',
+    meaning: 'Object key of a tile; placeholders {dataset} {z} {x} {y} {ext}.',
+  },
+  { name: 'VIDEO_KEY_TEMPLATE', default: 'videos/{id}', meaning: 'Object key of a video; placeholder {id}.' },
+  {
+    name: 'CACHE_MAX_BYTES',
+    default: '268435456',
+    meaning: 'Byte bound of the memory tile cache (256 MiB).',
+  },
+  {
+    name: 'CACHE_MAX_ENTRY_BYTES',
+    default: '4194304',
+    meaning: 'Largest single tile kept in the memory cache.',
+  },
+  {
+    name: 'CACHE_TTL_MS',
+    default: '3600000',
+    meaning: 'Freshness of a cached tile; older entries are refetched.',
+  },
+  {
+    name: 'STALE_IF_ERROR_MS',
+    default: '86400000',
+    meaning: 'How long past freshness a tile may still be served when the origin fails.',
+  },
+  {
+    name: 'NEGATIVE_TTL_MS',
+    default: '30000',
+    meaning: 'How long a missing tile (404 in every format) is remembered.',
+  },
+  {
+    name: 'VIDEO_CACHE_MAX_BYTES',
+    default: '134217728',
+    meaning: 'Byte bound of the video chunk cache (128 MiB).',
+  },
+  {
+    name: 'VIDEO_CHUNK_BYTES',
+    default: '262144',
+    meaning: 'Aligned chunk size of the video cache (256 KiB).',
+  },
+  {
+    name: 'ORIGIN_CONCURRENCY',
+    default: 'min(cpus*16, 256)',
+    meaning: 'Origin requests running at once over all clients (a semaphore).',
+  },
+  {
+    name: 'ORIGIN_QUEUE_LIMIT',
+    default: '4096',
+    meaning: 'Requests waiting for an origin slot; more answer 503 + Retry-After.',
+  },
+  { name: 'ORIGIN_CONNECTIONS', default: '64', meaning: 'undici pool connections per origin.' },
+  {
+    name: 'ORIGIN_TIMEOUT_MS',
+    default: '15000',
+    meaning: 'Deadline of one tile fetch, queue wait and retries included.',
+  },
+  {
+    name: 'ORIGIN_ATTEMPT_TIMEOUT_MS',
+    default: '5000',
+    meaning: 'Deadline of one origin attempt (headers and body).',
+  },
+  {
+    name: 'ORIGIN_RETRIES',
+    default: '2',
+    meaning: 'Extra attempts on 5xx, 429, resets and attempt timeouts.',
+  },
+  {
+    name: 'REDIS_URL',
+    default: '(unset)',
+    meaning: 'Optional shared cache for several instances (redis://host:6379).',
+  },
+  {
+    name: 'OWNER_TOKEN',
+    default: '(unset)',
+    meaning: 'Bearer token for POST cache-clear; unset = the route is 403.',
+  },
+  {
+    name: 'API_TOKEN',
+    default: '(unset)',
+    meaning: 'Optional bearer token required by the single and batch tile routes.',
+  },
+  {
+    name: 'CORS_ORIGINS',
+    default: '(unset)',
+    meaning: 'Comma-separated origins allowed cross-origin (`*` for any); unset = same-origin only.',
+  },
+  {
+    name: 'STATIC_DIR',
+    default: 'dist/public',
+    meaning: 'Directory served at `/` (demo, /tile-sw.js, /tile-accelerator.js).',
+  },
+  {
+    name: 'WORKERS',
+    default: '1',
+    meaning: 'HTTP worker processes (node:cluster); each has its own memory cache.',
+  },
+  { name: 'MAX_BODY_BYTES', default: '65536', meaning: 'Largest accepted request body (POST batch).' },
+  { name: 'MAX_QUERY_BYTES', default: '8192', meaning: 'Largest accepted query string.' },
+  { name: 'TILE_MAX_AGE_SEC', default: '86400', meaning: '`Cache-Control: max-age` of tile responses.' },
+  {
+    name: 'SHUTDOWN_TIMEOUT_MS',
+    default: '10000',
+    meaning: 'Deadline for draining in-flight requests on SIGTERM/SIGINT.',
+  },
+  {
+    name: 'LOG_LEVEL',
+    default: 'info',
+    meaning: 'pino level: fatal, error, warn, info, debug, trace, silent.',
+  },
+] as const;
+
+export const DEFAULT_ORIGIN_CONCURRENCY = Math.min(cpus * 16, 256);

@@ -1,0 +1,143 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { type Logger, pino } from 'pino';
+import { TileError } from '../src/protocol/errors.js';
+import { buildEngine } from './buildEngine.js';
+import type { ServerConfig } from './config.js';
+import type { TileEngine } from './engineContract.js';
+import { createMetrics } from './http/metrics.js';
+import { createHandler } from './http/router.js';
+import { newCounters, type ServerContext } from './http/ServerContext.js';
+import { MemoryTileCache } from './tiles/MemoryTileCache.js';
+import { noSharedCache, type SharedCache } from './tiles/SharedCache.js';
+import { TileService, type ToDDS } from './tiles/TileService.js';
+import { VideoService } from './video/VideoService.js';
+
+export interface TileServerDeps {
+  /** Defaults to the FetchEngine over the configured origin. */
+  engine?: TileEngine;
+  /** Defaults to no shared cache (the Redis layer plugs in here). */
+  sharedCache?: SharedCache;
+  /** Defaults to server/dds/rasterToDDS.ts, loaded on the first `.dds` request. */
+  toDDS?: ToDDS;
+  logger?: Logger;
+  now?: () => number;
+  /** Process metrics (CPU, heap, event loop) in /metrics; off for servers started by tests. */
+  defaultMetrics?: boolean;
+}
+
+export interface TileServer {
+  server: Server;
+  handler: (req: IncomingMessage, res: ServerResponse) => void;
+  context: ServerContext;
+  listen(): Promise<{ url: string }>;
+  /** Graceful: stop accepting, drain in-flight requests up to SHUTDOWN_TIMEOUT_MS, close the engine. */
+  close(): Promise<void>;
+}
+
+// A variable specifier: the codec module is optional at build time and loaded lazily
+// (its WASM is only paid for when someone asks for a .dds).
+const DDS_MODULE = './dds/rasterToDDS.js';
+
+async function loadToDDS(): Promise<ToDDS> {
+  try {
+    const m = (await import(DDS_MODULE)) as { rasterToDDS?: ToDDS };
+    if (typeof m.rasterToDDS === 'function') return m.rasterToDDS;
+  } catch {
+    // fall through
+  }
+  throw new TileError('UNSUPPORTED', 'DDS conversion is not available on this server');
+}
+
+export function createTileServer(config: ServerConfig, deps: TileServerDeps = {}): TileServer {
+  const log = deps.logger ?? pino({ level: config.logLevel });
+  const engine = deps.engine ?? buildEngine(config);
+  const shared = deps.sharedCache ?? noSharedCache;
+  let ddsLoader: Promise<ToDDS> | undefined;
+  const toDDS = deps.toDDS
+    ? async () => deps.toDDS!
+    : () => {
+        ddsLoader ??= loadToDDS().catch((e: unknown) => {
+          ddsLoader = undefined;
+          throw e;
+        });
+        return ddsLoader;
+      };
+  const tiles = new TileService({
+    engine,
+    cache: new MemoryTileCache({ maxBytes: config.cacheMaxBytes, maxEntryBytes: config.cacheMaxEntryBytes }),
+    shared,
+    toDDS,
+    tileKeyTemplate: config.tileKeyTemplate,
+    ttlMs: config.cacheTtlMs,
+    staleIfErrorMs: config.staleIfErrorMs,
+    negativeTtlMs: config.negativeTtlMs,
+    cacheControl: `${config.apiToken ? 'private' : 'public'}, max-age=${config.tileMaxAgeSec}`,
+    convertTimeoutMs: config.originTimeoutMs + 10_000,
+    now: deps.now,
+  });
+  const video = new VideoService({
+    engine,
+    keyTemplate: config.videoKeyTemplate,
+    chunkBytes: config.videoChunkBytes,
+    maxBytes: config.videoCacheMaxBytes,
+    metaTtlMs: config.cacheTtlMs,
+  });
+  const context: ServerContext = {
+    config,
+    engine,
+    tiles,
+    video,
+    log,
+    counters: newCounters(),
+    accepting: true,
+  };
+  const handler = createHandler(context, createMetrics(context, deps.defaultMetrics ?? false));
+  const server = createServer(
+    { keepAliveTimeout: 65_000, headersTimeout: 20_000, requestTimeout: 120_000 },
+    handler,
+  );
+  server.on('clientError', (_err, socket) => {
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+    else socket.destroy();
+  });
+
+  let closing: Promise<void> | undefined;
+  return {
+    server,
+    handler,
+    context,
+    listen: () =>
+      new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(config.port, config.host, () => {
+          server.off('error', reject);
+          const a = server.address() as AddressInfo;
+          const host = a.family === 'IPv6' ? `[${a.address}]` : a.address;
+          resolve({ url: `http://${host}:${a.port}` });
+        });
+      }),
+    close: () => {
+      closing ??= (async () => {
+        context.accepting = false;
+        const drained = new Promise<void>((resolve) => {
+          if (!server.listening) resolve();
+          else server.close(() => resolve());
+        });
+        server.closeIdleConnections();
+        let timer: NodeJS.Timeout | undefined;
+        const deadline = new Promise<void>((resolve) => {
+          timer = setTimeout(() => {
+            log.warn('shutdown deadline passed: closing remaining connections');
+            server.closeAllConnections();
+            resolve();
+          }, config.shutdownTimeoutMs);
+        });
+        await Promise.race([drained, deadline]);
+        clearTimeout(timer);
+        await Promise.allSettled([engine.close(), shared.close()]);
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,37 @@
+import type { OriginObject } from './origin/Origin.js';
+
+/**
+ * What the HTTP side needs from the fetch engine (server/engine/FetchEngine.ts
+ * satisfies it structurally). Kept here so routes and tests depend on the
+ * shape, not on the class: tests can pass a fake, production passes the engine.
+ */
+export interface FetchedBytes {
+  bytes: Uint8Array;
+  contentType: string | undefined;
+  etag: string | undefined;
+  lastModified: string | undefined;
+}
+
+export interface EngineStats {
+  originRequests: number;
+  inFlight: number;
+  queued: number;
+  coalesced: number;
+  retries: number;
+  failures: number;
+  notFound: number;
+  latencyMs: { p50: number; p95: number };
+  breaker: 'closed' | 'open' | 'half-open';
+}
+
+export interface TileEngine {
+  /** Whole small object, coalesced by key. null = 404. Rejects with TileError. */
+  getBytes(key: string, signal: AbortSignal): Promise<FetchedBytes | null>;
+  /** Streamed (ranged) object. null = 404. The caller consumes or destroys `body`. */
+  getStream(
+    key: string,
+    opts: { signal: AbortSignal; range?: { start: number; end?: number } },
+  ): Promise<OriginObject | null>;
+  stats(): EngineStats;
+  close(): Promise<void>;
+}

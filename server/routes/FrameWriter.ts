@@ -1,0 +1,33 @@
+import type { ServerResponse } from 'node:http';
+import { TileError } from '../../src/protocol/errors.js';
+
+/**
+ * Writes whole frames to a response, honouring backpressure: when the socket
+ * buffer is full, later frames wait for `drain` (or fail when the client
+ * leaves). A frame's chunks are written together, so frames never interleave.
+ */
+export class FrameWriter {
+  private blocked: Promise<void> | undefined;
+
+  constructor(private readonly res: ServerResponse) {}
+
+  async write(chunks: readonly Uint8Array[]): Promise<void> {
+    while (this.blocked) await this.blocked;
+    if (this.res.destroyed || this.res.writableEnded) throw new TileError('ABORTED', 'client went away');
+    let ok = true;
+    for (const c of chunks) ok = this.res.write(c) && ok;
+    if (!ok) {
+      this.blocked = new Promise<void>((resolve) => {
+        const done = () => {
+          this.res.off('drain', done);
+          this.res.off('close', done);
+          this.blocked = undefined;
+          resolve();
+        };
+        this.res.on('drain', done);
+        this.res.on('close', done);
+      });
+      await this.blocked;
+    }
+  }
+}

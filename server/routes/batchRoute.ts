@@ -1,0 +1,157 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import {
+  BATCH_MEDIA_TYPE,
+  type BatchFrame,
+  encodeBatchHeader,
+  encodeFrame,
+} from '../../src/protocol/batchFraming.js';
+import { isTileError } from '../../src/protocol/errors.js';
+import { requireToken } from '../http/auth.js';
+import { errorInfo, sendError, sendJson } from '../http/respond.js';
+import type { ServerContext } from '../http/ServerContext.js';
+import type { TileResult } from '../tiles/TileService.js';
+import { type BatchItem, readBatchKeys } from './batchKeys.js';
+import { buildCacheStats } from './buildCacheStats.js';
+import { FrameWriter } from './FrameWriter.js';
+
+type Outcome = { item: BatchItem; result: TileResult } | { item: BatchItem; error: unknown };
+
+/** `GET|POST /api/tiles/{dataset}/batch`: JSON with base64 (the seeds') or the binary streamed framing. */
+export async function batchRoute(
+  req: IncomingMessage,
+  res: ServerResponse,
+  ctx: ServerContext,
+  dataset: string,
+  query: string,
+): Promise<void> {
+  requireToken(req, ctx.config.apiToken, false);
+  const items = await readBatchKeys(req, query, ctx.config.maxBodyBytes);
+  ctx.counters.batches++;
+  ctx.counters.batchTiles += items.length;
+  const ac = new AbortController();
+  const onClose = () => {
+    if (!res.writableFinished) ac.abort();
+  };
+  res.once('close', onClose);
+  const one = async (item: BatchItem): Promise<Outcome> => {
+    try {
+      const result = await ctx.tiles.get(dataset, item.coord, `${dataset}/${item.key}`, ac.signal);
+      ctx.counters.tilesBySource[result.source]++;
+      return { item, result };
+    } catch (error) {
+      return { item, error };
+    }
+  };
+  try {
+    const accept = req.headers.accept ?? '';
+    if (accept.includes(BATCH_MEDIA_TYPE)) await streamBinary(res, ctx, dataset, items, one, ac.signal);
+    else await answerJson(res, ctx, dataset, items, one, ac.signal);
+  } finally {
+    res.off('close', onClose);
+  }
+}
+
+async function answerJson(
+  res: ServerResponse,
+  ctx: ServerContext,
+  dataset: string,
+  items: BatchItem[],
+  one: (i: BatchItem) => Promise<Outcome>,
+  signal: AbortSignal,
+): Promise<void> {
+  const outcomes = await Promise.all(items.map(one));
+  if (signal.aborted) return;
+  const tiles: Record<string, string | null> = {};
+  const errors: Record<string, { code: string; message: string }> = {};
+  let found = 0;
+  for (const o of outcomes) {
+    if ('result' in o && o.result.entry.bytes) {
+      const b = o.result.entry.bytes;
+      tiles[o.item.key] = Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64');
+      found++;
+    } else {
+      tiles[o.item.key] = null;
+      if ('error' in o) {
+        const info = errorInfo(o.error);
+        errors[o.item.key] = { code: info.code, message: info.message };
+      }
+    }
+  }
+  const body: Record<string, unknown> = {
+    dataset_id: dataset,
+    count: found,
+    tiles,
+    cache_stats: buildCacheStats(ctx, dataset),
+  };
+  if (Object.keys(errors).length > 0) body['errors'] = errors;
+  sendJson(res, 200, body);
+}
+
+function frameOf(o: Outcome): BatchFrame {
+  if ('result' in o) {
+    const e = o.result.entry;
+    if (e.bytes === null) return { kind: 'missing', key: o.item.key };
+    return {
+      kind: 'tile',
+      key: o.item.key,
+      meta: { contentType: e.contentType, etag: e.etag, source: o.result.source },
+      body: e.bytes,
+    };
+  }
+  const info = errorInfo(o.error);
+  if (info.code === 'NOT_FOUND') return { kind: 'missing', key: o.item.key };
+  return {
+    kind: 'error',
+    key: o.item.key,
+    error: { code: info.code, message: info.message, status: info.status },
+  };
+}
+
+/** Header first, then one frame per tile in completion order, then END with the stats. */
+async function streamBinary(
+  res: ServerResponse,
+  ctx: ServerContext,
+  dataset: string,
+  items: BatchItem[],
+  one: (i: BatchItem) => Promise<Outcome>,
+  signal: AbortSignal,
+): Promise<void> {
+  res.writeHead(200, {
+    'Content-Type': BATCH_MEDIA_TYPE,
+    'Cache-Control': 'no-store',
+    'X-Content-Type-Options': 'nosniff',
+  });
+  // Send the header at once so the client sees the stream open before the slowest tile.
+  res.flushHeaders();
+  const w = new FrameWriter(res);
+  await w.write([encodeBatchHeader()]);
+  let sent = 0;
+  await Promise.all(
+    items.map(async (item) => {
+      const o = await one(item);
+      if (signal.aborted) return;
+      try {
+        await w.write(encodeFrame(frameOf(o)));
+        sent++;
+      } catch (e) {
+        if (!isTileError(e, 'ABORTED')) ctx.log.warn({ err: e }, 'batch frame write failed');
+      }
+    }),
+  );
+  if (signal.aborted || res.destroyed) return;
+  try {
+    await w.write(
+      encodeFrame({
+        kind: 'end',
+        trailer: {
+          count: sent,
+          generation: ctx.tiles.cache.generation(dataset),
+          cache_stats: buildCacheStats(ctx, dataset),
+        },
+      }),
+    );
+    res.end();
+  } catch (e) {
+    if (!isTileError(e, 'ABORTED')) sendError(res, e, ctx);
+  }
+}

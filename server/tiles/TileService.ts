@@ -1,0 +1,232 @@
+import { createHash } from 'node:crypto';
+import { isTileError, TileError } from '../../src/protocol/errors.js';
+import { fillTemplate, RASTER_FALLBACK, type TileCoord, type TileExt } from '../../src/protocol/tileKey.js';
+import type { TileEngine } from '../engineContract.js';
+import { DDS_CONTENT_TYPE, tileContentType } from './contentTypes.js';
+import type { MemoryTileCache, TileEntry } from './MemoryTileCache.js';
+import type { SharedCache } from './SharedCache.js';
+
+export type TileSource = 'memory-cache' | 'shared-cache' | 'origin';
+
+export interface TileResult {
+  entry: TileEntry;
+  source: TileSource;
+}
+
+/** `rasterToDDS` from server/dds: BC1 when opaque, BC3 with alpha, full mip chain. */
+export type ToDDS = (raster: Uint8Array, signal: AbortSignal) => Promise<Uint8Array>;
+
+export interface TileServiceOptions {
+  engine: TileEngine;
+  cache: MemoryTileCache;
+  shared: SharedCache;
+  toDDS: () => Promise<ToDDS>;
+  tileKeyTemplate: string;
+  ttlMs: number;
+  staleIfErrorMs: number;
+  negativeTtlMs: number;
+  /** `Cache-Control` value of tile responses. */
+  cacheControl: string;
+  /** Deadline of a dds conversion (it is shared by every waiter, so not tied to one client). */
+  convertTimeoutMs: number;
+  now?: () => number;
+}
+
+/** Codes that mean "the origin could not answer": stale-if-error may cover them. */
+const ORIGIN_FAILURES = new Set([
+  'ORIGIN_ERROR',
+  'ORIGIN_TIMEOUT',
+  'ORIGIN_UNAVAILABLE',
+  'CIRCUIT_OPEN',
+  'OVERLOADED',
+  'DEADLINE_EXCEEDED',
+]);
+
+/**
+ * The tile data path: memory cache -> shared cache -> origin (through the
+ * engine), with format fallback, `.dds` conversion and stale-if-error.
+ * `lookup` is synchronous so a hit is answered inline by the route.
+ */
+export class TileService {
+  hits = 0;
+  misses = 0;
+  staleHits = 0;
+  sharedHits = 0;
+  private readonly now: () => number;
+  private readonly ddsInFlight = new Map<string, Promise<TileEntry>>();
+
+  constructor(private readonly o: TileServiceOptions) {
+    this.now = o.now ?? Date.now;
+  }
+
+  get cache(): MemoryTileCache {
+    return this.o.cache;
+  }
+
+  /**
+   * Fresh memory entry (counted as a hit) or undefined (not counted: the
+   * caller validates the key, then `fetch` counts the miss). Only validated
+   * keys are ever stored, so looking up an unvalidated key is safe.
+   */
+  lookup(cacheKey: string): TileEntry | undefined {
+    const e = this.o.cache.get(cacheKey);
+    if (e !== undefined && this.isFresh(e)) {
+      this.hits++;
+      return e;
+    }
+    return undefined;
+  }
+
+  /** lookup, then fetch on a miss. */
+  async get(dataset: string, coord: TileCoord, cacheKey: string, signal: AbortSignal): Promise<TileResult> {
+    const e = this.lookup(cacheKey);
+    return e ? { entry: e, source: 'memory-cache' } : await this.fetch(dataset, coord, cacheKey, signal);
+  }
+
+  /** The miss path (counts one miss): shared cache, then the origin; stale entry when the origin fails. */
+  async fetch(dataset: string, coord: TileCoord, cacheKey: string, signal: AbortSignal): Promise<TileResult> {
+    this.misses++;
+    const generation = this.o.cache.generation(dataset);
+    try {
+      return await this.fetchFresh(dataset, coord, cacheKey, generation, signal);
+    } catch (e) {
+      const stale = this.o.cache.get(cacheKey);
+      if (
+        stale?.bytes &&
+        isTileError(e) &&
+        ORIGIN_FAILURES.has(e.code) &&
+        this.now() - stale.storedAt < this.o.ttlMs + this.o.staleIfErrorMs
+      ) {
+        this.staleHits++;
+        return { entry: stale, source: 'memory-cache' };
+      }
+      throw e;
+    }
+  }
+
+  /** Drops the dataset from the memory and shared caches; bumps the generation first. */
+  async clearDataset(dataset: string, signal: AbortSignal): Promise<number> {
+    const n = this.o.cache.clearDataset(dataset);
+    await this.o.shared.clearDataset(dataset, signal);
+    return n;
+  }
+
+  private isFresh(e: TileEntry): boolean {
+    const age = this.now() - e.storedAt;
+    return age < (e.bytes === null ? this.o.negativeTtlMs : this.o.ttlMs);
+  }
+
+  private async fetchFresh(
+    dataset: string,
+    coord: TileCoord,
+    cacheKey: string,
+    generation: number,
+    signal: AbortSignal,
+  ): Promise<TileResult> {
+    const shared = await this.o.shared.get(dataset, cacheKey, generation, signal).catch(() => undefined);
+    if (shared) {
+      const entry = this.entry(shared.bytes, shared.contentType, shared.etag);
+      this.o.cache.set(dataset, cacheKey, entry, generation);
+      this.sharedHits++;
+      return { entry, source: 'shared-cache' };
+    }
+    const entry =
+      coord.ext === 'dds'
+        ? await this.convertShared(dataset, coord, cacheKey, generation, signal)
+        : await this.fetchRaster(dataset, coord, signal);
+    this.o.cache.set(dataset, cacheKey, entry, generation);
+    if (entry.bytes && coord.ext !== 'dds') {
+      const tile = { bytes: entry.bytes, contentType: entry.contentType, etag: entry.etag };
+      // Fire and forget: the shared layer must never slow the answer down.
+      void this.o.shared.set(dataset, cacheKey, generation, tile, AbortSignal.timeout(5_000)).catch(() => {});
+    }
+    return { entry, source: 'origin' };
+  }
+
+  /** Asked format first, then jpg -> png -> webp; the found object's true type. */
+  private async fetchRaster(dataset: string, coord: TileCoord, signal: AbortSignal): Promise<TileEntry> {
+    const order: TileExt[] = [coord.ext, ...RASTER_FALLBACK.filter((e) => e !== coord.ext)];
+    for (const ext of order) {
+      const got = await this.o.engine.getBytes(
+        fillTemplate(this.o.tileKeyTemplate, dataset, { ...coord, ext }),
+        signal,
+      );
+      if (got) return this.entry(got.bytes, tileContentType(ext, got.contentType));
+    }
+    return this.entry(null, 'application/json');
+  }
+
+  /**
+   * One conversion per key however many clients ask; it runs under its own
+   * deadline because it is shared (one client leaving must not waste it for the rest).
+   */
+  private async convertShared(
+    dataset: string,
+    coord: TileCoord,
+    cacheKey: string,
+    generation: number,
+    signal: AbortSignal,
+  ): Promise<TileEntry> {
+    let p = this.ddsInFlight.get(cacheKey);
+    if (!p) {
+      p = this.convert(dataset, coord, generation).finally(() => this.ddsInFlight.delete(cacheKey));
+      this.ddsInFlight.set(cacheKey, p);
+    }
+    return await raceAbort(p, signal);
+  }
+
+  private async convert(dataset: string, coord: TileCoord, generation: number): Promise<TileEntry> {
+    const signal = AbortSignal.timeout(this.o.convertTimeoutMs);
+    const rasterCoord: TileCoord = { ...coord, ext: 'jpg' };
+    const rasterKey = `${dataset}/${rasterCoord.z}/${rasterCoord.x}/${rasterCoord.y}.jpg`;
+    let raster = this.o.cache.get(rasterKey);
+    if (!raster || !this.isFresh(raster)) {
+      raster = await this.fetchRaster(dataset, rasterCoord, signal);
+      this.o.cache.set(dataset, rasterKey, raster, generation);
+    }
+    if (!raster.bytes) return this.entry(null, 'application/json');
+    const toDDS = await this.o.toDDS();
+    return this.entry(await toDDS(raster.bytes, signal), DDS_CONTENT_TYPE);
+  }
+
+  private entry(bytes: Uint8Array | null, contentType: string, etag?: string): TileEntry {
+    const tag =
+      etag ?? (bytes ? `"${createHash('sha1').update(bytes).digest('base64url').slice(0, 22)}"` : '');
+    const headers = bytes
+      ? [
+          'Content-Type',
+          contentType,
+          'Content-Length',
+          String(bytes.length),
+          'ETag',
+          tag,
+          'Cache-Control',
+          this.o.cacheControl,
+          'X-Content-Type-Options',
+          'nosniff',
+          'X-Tile-Source',
+          'memory-cache',
+        ]
+      : [];
+    return { bytes, contentType, etag: tag, storedAt: this.now(), headers };
+  }
+}
+
+/** Waits for `p` but gives up (ABORTED) when this caller's signal fires; `p` keeps running for others. */
+export function raceAbort<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(new TileError('ABORTED', 'client went away'));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(new TileError('ABORTED', 'client went away'));
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e);
+      },
+    );
+  });
+}

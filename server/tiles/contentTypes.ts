@@ -1,0 +1,23 @@
+import type { TileExt } from '../../src/protocol/tileKey.js';
+
+export const DDS_CONTENT_TYPE = 'image/vnd-ms.dds';
+
+const BY_EXT: Record<TileExt, string> = {
+  jpg: 'image/jpeg',
+  jpeg: 'image/jpeg',
+  png: 'image/png',
+  webp: 'image/webp',
+  dds: DDS_CONTENT_TYPE,
+};
+
+/**
+ * The true type of an object found under `ext`. The origin's own type wins
+ * when it is an image type (an S3 object may be mislabelled by extension, but
+ * `application/octet-stream` from a bucket says nothing, so the extension wins then).
+ */
+export function tileContentType(ext: TileExt, fromOrigin: string | undefined): string {
+  if (fromOrigin && /^image\/[a-z0-9.+-]+$/i.test(fromOrigin.split(';')[0]!.trim())) {
+    return fromOrigin.split(';')[0]!.trim().toLowerCase();
+  }
+  return BY_EXT[ext];
+}

@@ -1,0 +1,202 @@
+import { LRUCache } from 'lru-cache';
+import { TileError } from '../../src/protocol/errors.js';
+import type { TileEngine } from '../engineContract.js';
+import type { OriginObject } from '../origin/Origin.js';
+
+export interface VideoMeta {
+  key: string;
+  size: number;
+  etag: string;
+  contentType: string;
+  lastModified: string | undefined;
+}
+
+export interface VideoServiceOptions {
+  engine: TileEngine;
+  keyTemplate: string;
+  chunkBytes: number;
+  maxBytes: number;
+  metaTtlMs: number;
+}
+
+const VIDEO_ID_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+
+export function assertVideoId(id: string): string {
+  if (!VIDEO_ID_RE.test(id) || id.includes('..')) {
+    throw new TileError('BAD_REQUEST', 'video id must be 1-128 of [A-Za-z0-9._-] without ..', {
+      id: id.slice(0, 80),
+    });
+  }
+  return id;
+}
+
+const TYPES: Record<string, string> = {
+  mp4: 'video/mp4',
+  m4v: 'video/mp4',
+  webm: 'video/webm',
+  mov: 'video/quicktime',
+  ogv: 'video/ogg',
+  ts: 'video/mp2t',
+};
+
+function videoType(id: string, fromOrigin: string | undefined): string {
+  if (fromOrigin && /^(video|audio)\//.test(fromOrigin)) return fromOrigin;
+  return TYPES[id.slice(id.lastIndexOf('.') + 1).toLowerCase()] ?? 'application/octet-stream';
+}
+
+/**
+ * Ranged video through fixed, aligned chunks: chunk i covers bytes
+ * [i*C, (i+1)*C). Missing runs of chunks are fetched with one ranged origin
+ * request and passed to the client as they arrive; only the chunk being
+ * filled is held, so a file is never buffered whole. Chunk keys carry the
+ * object's ETag, so two versions of a file can never be mixed.
+ */
+export class VideoService {
+  readonly chunks: LRUCache<string, Uint8Array>;
+  private readonly meta: LRUCache<string, VideoMeta>;
+  originFetches = 0;
+
+  constructor(private readonly o: VideoServiceOptions) {
+    this.chunks = new LRUCache<string, Uint8Array>({
+      maxSize: Math.max(1, o.maxBytes),
+      maxEntrySize: Math.max(1, Math.min(o.chunkBytes, o.maxBytes)),
+      sizeCalculation: (v) => Math.max(1, v.length),
+    });
+    this.meta = new LRUCache<string, VideoMeta>({ max: 10_000, ttl: o.metaTtlMs });
+  }
+
+  private chunkKey(m: VideoMeta, i: number): string {
+    return `${m.key}@${m.etag}#${i}`;
+  }
+
+  /** Size, type and ETag; the first time, chunk 0 is fetched (and cached) to learn them. null = 404. */
+  async stat(id: string, signal: AbortSignal): Promise<VideoMeta | null> {
+    const key = this.o.keyTemplate.replaceAll('{id}', id);
+    const known = this.meta.get(key);
+    if (known) return known;
+    const C = this.o.chunkBytes;
+    this.originFetches++;
+    const obj = await this.o.engine.getStream(key, { signal, range: { start: 0, end: C - 1 } });
+    if (!obj) return null;
+    const size = obj.totalSize ?? (obj.status === 200 ? obj.contentLength : undefined);
+    if (size === undefined) {
+      obj.body.destroy();
+      throw new TileError('ORIGIN_ERROR', 'origin did not tell the video size');
+    }
+    const m: VideoMeta = {
+      key,
+      size,
+      etag: obj.etag ?? `"${size.toString(36)}-${(obj.lastModified ?? '').replace(/\W/g, '')}"`,
+      contentType: videoType(id, obj.contentType),
+      lastModified: obj.lastModified,
+    };
+    const want = Math.min(C, size);
+    const buf = new Uint8Array(want);
+    let got = 0;
+    try {
+      for await (const c of obj.body as AsyncIterable<Uint8Array>) {
+        const n = Math.min(c.length, want - got);
+        buf.set(c.subarray(0, n), got);
+        got += n;
+        if (got >= want) break;
+      }
+    } finally {
+      obj.body.destroy();
+    }
+    if (got !== want) throw new TileError('ORIGIN_ERROR', 'video body shorter than announced');
+    this.chunks.set(this.chunkKey(m, 0), buf);
+    this.meta.set(key, m);
+    return m;
+  }
+
+  /** Bytes [start, end] in order, from cached chunks and ranged origin reads of the missing runs. */
+  async *read(m: VideoMeta, start: number, end: number, signal: AbortSignal): AsyncGenerator<Uint8Array> {
+    const C = this.o.chunkBytes;
+    const last = Math.floor(end / C);
+    let i = Math.floor(start / C);
+    while (i <= last) {
+      const cached = this.chunks.get(this.chunkKey(m, i));
+      if (cached) {
+        const base = i * C;
+        yield cached.subarray(
+          Math.max(start, base) - base,
+          Math.min(end, base + cached.length - 1) - base + 1,
+        );
+        i++;
+        continue;
+      }
+      let j = i;
+      while (j < last && !this.chunks.has(this.chunkKey(m, j + 1))) j++;
+      yield* this.fetchRun(m, i, j, start, end, signal);
+      i = j + 1;
+    }
+  }
+
+  /** One ranged origin request for chunks i..j; yields the client's slice of each piece as it arrives. */
+  private async *fetchRun(
+    m: VideoMeta,
+    i: number,
+    j: number,
+    start: number,
+    end: number,
+    signal: AbortSignal,
+  ): AsyncGenerator<Uint8Array> {
+    const C = this.o.chunkBytes;
+    const runStart = i * C;
+    const runEnd = Math.min((j + 1) * C, m.size) - 1;
+    this.originFetches++;
+    const obj: OriginObject | null = await this.o.engine.getStream(m.key, {
+      signal,
+      range: { start: runStart, end: runEnd },
+    });
+    if (!obj) {
+      this.meta.delete(m.key);
+      throw new TileError('NOT_FOUND', 'video disappeared at the origin');
+    }
+    if (obj.etag !== undefined && obj.etag !== m.etag) {
+      // The file changed under us: forget what we know so the next request starts over.
+      this.meta.delete(m.key);
+      obj.body.destroy();
+      throw new TileError('ORIGIN_ERROR', 'video changed at the origin during the request');
+    }
+    // An origin that ignores Range answers 200 from byte 0: skip up to runStart.
+    let pos = obj.status === 200 ? 0 : runStart;
+    let chunkIdx = i;
+    let buf = new Uint8Array(Math.min(C, m.size - chunkIdx * C));
+    let fill = 0;
+    try {
+      for await (const piece of obj.body as AsyncIterable<Uint8Array>) {
+        let p = piece;
+        if (pos < runStart) {
+          const skip = Math.min(p.length, runStart - pos);
+          pos += skip;
+          p = p.subarray(skip);
+        }
+        while (p.length > 0 && chunkIdx <= j) {
+          const n = Math.min(p.length, buf.length - fill);
+          const part = p.subarray(0, n);
+          buf.set(part, fill);
+          // The client's slice of this piece: [max(start,pos), min(end,pos+n-1)].
+          const a = Math.max(start, pos);
+          const b = Math.min(end, pos + n - 1);
+          if (a <= b) yield part.subarray(a - pos, b - pos + 1);
+          fill += n;
+          pos += n;
+          p = p.subarray(n);
+          if (fill === buf.length) {
+            this.chunks.set(this.chunkKey(m, chunkIdx), buf);
+            chunkIdx++;
+            if (chunkIdx > j) break;
+            buf = new Uint8Array(Math.min(C, m.size - chunkIdx * C));
+            fill = 0;
+          }
+        }
+        // Read to the end of the last chunk even past the client's range, so that chunk is cached whole.
+        if (chunkIdx > j) break;
+      }
+    } finally {
+      obj.body.destroy();
+    }
+    if (chunkIdx <= j) throw new TileError('ORIGIN_ERROR', 'video body ended early');
+  }
+}
