@@ -1,0 +1,137 @@
+import {
+  type Camera,
+  clampZoom,
+  fitCamera,
+  levelFor,
+  panBy,
+  type Rect,
+  scaleOf,
+  type TileRef,
+  tileRect,
+  visibleTiles,
+  zoomAt,
+} from './camera.js';
+import type { DatasetConfig } from './config.js';
+import type { Renderer, TileImage } from './render/Renderer.js';
+import type { TileStore } from './tileStore.js';
+
+export interface FrameInfo {
+  level: number;
+  /** Tiles drawn in the last frame, per zoom level. */
+  rendered: Record<number, number>;
+  /** Every visible tile of the current level is drawn or known missing. */
+  complete: boolean;
+  visible: number;
+  missingVisible: number;
+}
+
+/** Owns the camera and draws a frame whenever something changed. */
+export class Viewer {
+  cam: Camera;
+  last: FrameInfo = { level: 0, rendered: {}, complete: false, visible: 0, missingVisible: 0 };
+  onFrame: ((f: FrameInfo) => void) | undefined;
+  #dirty = false;
+  #w = 0;
+  #h = 0;
+  #dpr = 1;
+
+  constructor(
+    readonly canvas: HTMLCanvasElement,
+    readonly ds: DatasetConfig,
+    readonly renderer: Renderer,
+    readonly store: TileStore,
+  ) {
+    this.#resize();
+    this.cam = fitCamera(ds, this.#w, this.#h);
+    new ResizeObserver(() => {
+      this.#resize();
+      this.invalidate();
+    }).observe(canvas);
+  }
+
+  get size(): { w: number; h: number } {
+    return { w: this.#w, h: this.#h };
+  }
+
+  setCamera(cam: Camera): void {
+    this.cam = { ...cam, zoom: clampZoom(this.ds, cam.zoom) };
+    this.invalidate();
+  }
+  pan(dx: number, dy: number): void {
+    this.setCamera(panBy(this.ds, this.cam, dx, dy));
+  }
+  zoomAt(f: number, sx: number, sy: number): void {
+    this.setCamera(zoomAt(this.ds, this.cam, f, sx, sy, this.#w, this.#h));
+  }
+  zoomCentre(f: number): void {
+    this.zoomAt(f, this.#w / 2, this.#h / 2);
+  }
+  fit(): void {
+    this.setCamera(fitCamera(this.ds, this.#w, this.#h));
+  }
+
+  /** Schedules one frame (coalesces many tile arrivals into one draw). */
+  invalidate(): void {
+    if (this.#dirty) return;
+    this.#dirty = true;
+    requestAnimationFrame(() => {
+      this.#dirty = false;
+      this.#draw();
+    });
+  }
+
+  #resize(): void {
+    const r = this.canvas.getBoundingClientRect();
+    this.#dpr = Math.min(2, window.devicePixelRatio || 1);
+    this.#w = Math.max(1, r.width);
+    this.#h = Math.max(1, r.height);
+    this.canvas.width = Math.round(this.#w * this.#dpr);
+    this.canvas.height = Math.round(this.#h * this.#dpr);
+  }
+
+  #draw(): void {
+    const { ds, cam, store } = this;
+    const w = this.#w;
+    const h = this.#h;
+    const level = levelFor(ds, cam, this.#dpr);
+    const visible = visibleTiles(ds, cam, level, w, h);
+    // The level-0 tile is always wanted: it is the backdrop while anything else loads.
+    const backdrop = level > ds.minZoom ? visibleTiles(ds, cam, ds.minZoom, w, h) : [];
+    store.want([...visible, ...backdrop]);
+
+    // Painter's order, coarse to fine: a parent already decoded shows scaled
+    // under its children until they arrive, so the view never goes blank.
+    const draws: Array<{ img: TileImage; rect: Rect }> = [];
+    const rendered: Record<number, number> = {};
+    for (let z = ds.minZoom; z <= level; z++) {
+      const tiles: TileRef[] = z === level ? visible : visibleTiles(ds, cam, z, w, h);
+      for (const t of tiles) {
+        const img = store.get(t);
+        if (!img) continue;
+        draws.push({ img, rect: tileRect(ds, cam, t, w, h) });
+        rendered[z] = (rendered[z] ?? 0) + 1;
+      }
+    }
+    this.renderer.frame(draws, w, h, this.#dpr);
+    let missingVisible = 0;
+    let done = 0;
+    for (const t of visible) {
+      const s = store.state(t);
+      if (s === 'missing') missingVisible++;
+      if (s === 'ready' || s === 'missing') done++;
+    }
+    this.last = {
+      level,
+      rendered,
+      complete: done === visible.length,
+      visible: visible.length,
+      missingVisible,
+    };
+    this.onFrame?.(this.last);
+  }
+
+  /** Image px per screen px, for the scale readout. */
+  get scale(): number {
+    return scaleOf(this.ds, this.cam);
+  }
+}
