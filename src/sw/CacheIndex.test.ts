@@ -1,0 +1,85 @@
+import 'fake-indexeddb/auto';
+import { afterEach, describe, expect, it } from 'vitest';
+import { CacheIndex } from './CacheIndex.js';
+
+let n = 0;
+let open: CacheIndex[] = [];
+async function fresh(now: () => number) {
+  const idx = await CacheIndex.open(`test-index-${n++}`, now);
+  open.push(idx);
+  return idx;
+}
+afterEach(() => {
+  for (const i of open) i.close();
+  open = [];
+});
+
+const entry = (url: string, bytes: number, dataset = 'ds', generation?: string) => ({
+  url,
+  dataset,
+  bytes,
+  etag: undefined,
+  generation,
+  prefetched: false,
+});
+
+describe('CacheIndex', () => {
+  it('keeps a byte total across puts and replacements', async () => {
+    let t = 0;
+    const idx = await fresh(() => t++);
+    await idx.put(entry('a', 100));
+    await idx.put(entry('b', 50));
+    expect(await idx.put(entry('a', 30))).toBe(80);
+    expect(await idx.totalBytes()).toBe(80);
+    expect(await idx.count()).toBe(2);
+  });
+
+  it('evicts least recently used first, by bytes, and a touch protects an entry', async () => {
+    let t = 0;
+    const idx = await fresh(() => t++);
+    await idx.put(entry('a', 100));
+    await idx.put(entry('b', 100));
+    await idx.put(entry('c', 100));
+    idx.touch('a');
+    await idx.flushTouches();
+    const gone = await idx.evictTo(150);
+    expect(gone).toEqual(['b', 'c']);
+    expect(await idx.totalBytes()).toBe(100);
+    expect(await idx.get('a')).toBeDefined();
+  });
+
+  it('the total survives a reopen (nothing only in memory)', async () => {
+    const name = `test-index-reopen-${n++}`;
+    const a = await CacheIndex.open(name);
+    await a.put(entry('x', 42));
+    a.close();
+    const b = await CacheIndex.open(name);
+    open.push(b);
+    expect(await b.totalBytes()).toBe(42);
+  });
+
+  it('deletes a dataset but keeps entries of the current generation', async () => {
+    const idx = await fresh(Date.now);
+    await idx.put(entry('a', 10, 'ds', '1'));
+    await idx.put(entry('b', 10, 'ds', '2'));
+    await idx.put(entry('c', 10, 'other', '1'));
+    expect(await idx.deleteDataset('ds', '2')).toEqual(['a']);
+    expect(await idx.totalBytes()).toBe(20);
+    expect((await idx.deleteDataset(undefined)).sort()).toEqual(['b', 'c']);
+    expect(await idx.totalBytes()).toBe(0);
+  });
+
+  it('counts a prefetched entry as used once', async () => {
+    const idx = await fresh(Date.now);
+    await idx.put({ ...entry('p', 5), prefetched: true });
+    expect(await idx.markUsed('p')).toBe(true);
+    expect(await idx.markUsed('p')).toBe(false);
+  });
+
+  it('stores generations per dataset', async () => {
+    const idx = await fresh(Date.now);
+    expect(await idx.getGeneration('ds')).toBeUndefined();
+    await idx.setGeneration('ds', '3');
+    expect(await idx.getGeneration('ds')).toBe('3');
+  });
+});

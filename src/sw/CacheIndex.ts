@@ -1,0 +1,192 @@
+import { type DBSchema, type IDBPDatabase, openDB } from 'idb';
+
+/** One cached body's bookkeeping; the body itself lives in Cache Storage under `url`. */
+export interface IndexEntry {
+  url: string;
+  /** Dataset id, or `video` for video chunks. */
+  dataset: string;
+  bytes: number;
+  lastAccess: number;
+  etag: string | undefined;
+  generation: string | undefined;
+  /** Fetched by the prefetcher and not yet asked for by a page. */
+  prefetched: boolean;
+}
+
+interface Schema extends DBSchema {
+  entries: { key: string; value: IndexEntry; indexes: { byAccess: number; byDataset: string } };
+  meta: { key: string; value: { k: string; v: number | string } };
+}
+
+const TOTAL = 'totalBytes';
+
+/**
+ * IndexedDB index of the persistent tile cache: a true LRU by bytes. The
+ * byte total is kept in the same transaction as every put and delete, so it
+ * survives the worker being killed between any two steps. Access times are
+ * written behind in batches (an LRU order a second stale is fine).
+ */
+export class CacheIndex {
+  private readonly touches = new Map<string, number>();
+  private touchTimer: ReturnType<typeof setTimeout> | undefined;
+
+  private constructor(
+    private readonly db: IDBPDatabase<Schema>,
+    private readonly now: () => number,
+  ) {}
+
+  static async open(name: string, now: () => number = Date.now): Promise<CacheIndex> {
+    const db = await openDB<Schema>(name, 1, {
+      upgrade(d) {
+        const s = d.createObjectStore('entries', { keyPath: 'url' });
+        s.createIndex('byAccess', 'lastAccess');
+        s.createIndex('byDataset', 'dataset');
+        d.createObjectStore('meta', { keyPath: 'k' });
+      },
+    });
+    return new CacheIndex(db, now);
+  }
+
+  get(url: string): Promise<IndexEntry | undefined> {
+    return this.db.get('entries', url);
+  }
+
+  async totalBytes(): Promise<number> {
+    return Number((await this.db.get('meta', TOTAL))?.v ?? 0);
+  }
+
+  count(): Promise<number> {
+    return this.db.count('entries');
+  }
+
+  /** Adds or replaces an entry; returns the new byte total. */
+  async put(e: Omit<IndexEntry, 'lastAccess'> & { lastAccess?: number }): Promise<number> {
+    const tx = this.db.transaction(['entries', 'meta'], 'readwrite');
+    const entries = tx.objectStore('entries');
+    const meta = tx.objectStore('meta');
+    const [old, total] = await Promise.all([entries.get(e.url), meta.get(TOTAL)]);
+    const next = Number(total?.v ?? 0) - (old?.bytes ?? 0) + e.bytes;
+    await Promise.all([
+      entries.put({ ...e, lastAccess: e.lastAccess ?? this.now() }),
+      meta.put({ k: TOTAL, v: next }),
+      tx.done,
+    ]);
+    return next;
+  }
+
+  /** Records a use; written behind. Returns nothing so the response path never waits. */
+  touch(url: string): void {
+    this.touches.set(url, this.now());
+    this.touchTimer ??= setTimeout(() => void this.flushTouches().catch(() => {}), 1000);
+  }
+
+  async flushTouches(): Promise<void> {
+    if (this.touchTimer !== undefined) clearTimeout(this.touchTimer);
+    this.touchTimer = undefined;
+    if (this.touches.size === 0) return;
+    const batch = [...this.touches];
+    this.touches.clear();
+    const tx = this.db.transaction('entries', 'readwrite');
+    await Promise.all([
+      ...batch.map(async ([url, t]) => {
+        const e = await tx.store.get(url);
+        if (e) await tx.store.put({ ...e, lastAccess: Math.max(e.lastAccess, t) });
+      }),
+      tx.done,
+    ]);
+  }
+
+  /** Clears the prefetched flag; true when it was set (a prefetch that got used). */
+  async markUsed(url: string): Promise<boolean> {
+    const tx = this.db.transaction('entries', 'readwrite');
+    const e = await tx.store.get(url);
+    if (!e?.prefetched) {
+      await tx.done;
+      return false;
+    }
+    await tx.store.put({ ...e, prefetched: false, lastAccess: this.now() });
+    await tx.done;
+    return true;
+  }
+
+  /** Deletes the least recently used entries until the total is at most `targetBytes`; returns their URLs. */
+  async evictTo(targetBytes: number, maxEntries = 500): Promise<string[]> {
+    await this.flushTouches();
+    const tx = this.db.transaction(['entries', 'meta'], 'readwrite');
+    const meta = tx.objectStore('meta');
+    let total = Number((await meta.get(TOTAL))?.v ?? 0);
+    const gone: string[] = [];
+    let cursor = await tx.objectStore('entries').index('byAccess').openCursor();
+    while (cursor && total > targetBytes && gone.length < maxEntries) {
+      total -= cursor.value.bytes;
+      gone.push(cursor.value.url);
+      await cursor.delete();
+      cursor = await cursor.continue();
+    }
+    await meta.put({ k: TOTAL, v: Math.max(0, total) });
+    await tx.done;
+    return gone;
+  }
+
+  /** Deletes the entries of `dataset` (all when undefined), keeping those of generation `keep`. */
+  async deleteDataset(dataset: string | undefined, keep?: string): Promise<string[]> {
+    const tx = this.db.transaction(['entries', 'meta'], 'readwrite');
+    const meta = tx.objectStore('meta');
+    let total = Number((await meta.get(TOTAL))?.v ?? 0);
+    const gone: string[] = [];
+    const store = tx.objectStore('entries');
+    let cursor =
+      dataset === undefined ? await store.openCursor() : await store.index('byDataset').openCursor(dataset);
+    while (cursor) {
+      if (keep === undefined || cursor.value.generation !== keep) {
+        total -= cursor.value.bytes;
+        gone.push(cursor.value.url);
+        await cursor.delete();
+      }
+      cursor = await cursor.continue();
+    }
+    await meta.put({ k: TOTAL, v: Math.max(0, total) });
+    await tx.done;
+    return gone;
+  }
+
+  /** Removes one entry (its body was found missing). */
+  async delete(url: string): Promise<void> {
+    const tx = this.db.transaction(['entries', 'meta'], 'readwrite');
+    const e = await tx.objectStore('entries').get(url);
+    if (e) {
+      const total = Number((await tx.objectStore('meta').get(TOTAL))?.v ?? 0);
+      await tx.objectStore('entries').delete(url);
+      await tx.objectStore('meta').put({ k: TOTAL, v: Math.max(0, total - e.bytes) });
+    }
+    await tx.done;
+  }
+
+  async getGeneration(dataset: string): Promise<string | undefined> {
+    const v = (await this.db.get('meta', `gen:${dataset}`))?.v;
+    return v === undefined ? undefined : String(v);
+  }
+
+  async setGeneration(dataset: string, generation: string): Promise<void> {
+    await this.db.put('meta', { k: `gen:${dataset}`, v: generation });
+  }
+
+  /** Small string records (video sizes and ETags). */
+  async getMeta(key: string): Promise<string | undefined> {
+    const v = (await this.db.get('meta', `m:${key}`))?.v;
+    return v === undefined ? undefined : String(v);
+  }
+
+  async setMeta(key: string, value: string): Promise<void> {
+    await this.db.put('meta', { k: `m:${key}`, v: value });
+  }
+
+  async deleteMeta(key: string): Promise<void> {
+    await this.db.delete('meta', `m:${key}`);
+  }
+
+  close(): void {
+    if (this.touchTimer !== undefined) clearTimeout(this.touchTimer);
+    this.db.close();
+  }
+}

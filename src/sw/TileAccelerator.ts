@@ -1,0 +1,279 @@
+import type { PrefetchTarget, PrefetchViewport, SwStats } from '../protocol/swMessages.js';
+import { batchPath, isTileExt, parseTileKey } from '../protocol/tileKey.js';
+import { Batcher } from './Batcher.js';
+import { CacheIndex } from './CacheIndex.js';
+import { Coalescer } from './Coalescer.js';
+import type { ResolvedOptions } from './options.js';
+import { neighbours, Prefetcher, type PrefetchTask } from './Prefetcher.js';
+import { SwCounters } from './SwCounters.js';
+import { type TileResult, tileResponse } from './TileResult.js';
+import { type TileRoute, TileRouter } from './TileRouter.js';
+import { type BodyCache, type StoredTile, TileStore } from './TileStore.js';
+import { VideoChunks } from './VideoChunks.js';
+
+/** The environment the accelerator runs in (a service worker, or fakes in Node tests). */
+export interface AcceleratorEnv {
+  workerOrigin: string;
+  fetch: typeof fetch;
+  openCache: () => Promise<BodyCache>;
+  storageEstimate?: () => Promise<{ quota?: number | undefined }>;
+  saveData?: () => boolean;
+}
+
+interface Loaded {
+  result: TileResult;
+  /** The persistent write, for waitUntil. */
+  stored: Promise<void> | undefined;
+  fetched: boolean;
+}
+
+type Target = Pick<TileRoute, 'url' | 'dataset' | 'key' | 'batchUrl'>;
+
+const FALLBACK_BUDGET = 256 * 1024 * 1024;
+
+/** The worker's tile and video logic, independent of the service-worker globals. */
+export class TileAccelerator {
+  readonly router: TileRouter;
+  readonly counters = new SwCounters();
+  readonly store: TileStore;
+  readonly video: VideoChunks;
+  private readonly coalescer = new Coalescer<Loaded>();
+  private readonly batcher: Batcher;
+  private readonly prefetcher: Prefetcher;
+  private readonly generations = new Map<string, string>();
+  private readonly prefetching = new Set<string>();
+  private visibleOpen = 0;
+  private budgetValue: Promise<number> | undefined;
+
+  constructor(
+    readonly options: ResolvedOptions,
+    private readonly env: AcceleratorEnv,
+  ) {
+    const o = options;
+    this.router = new TileRouter({
+      workerOrigin: env.workerOrigin,
+      server: o.server,
+      tileRoutes: o.tileRoutes,
+      videoRoutes: o.videoRoutes,
+      batchEnabled: o.batch.enabled,
+    });
+    this.store = new TileStore({
+      openCache: env.openCache,
+      index: CacheIndex.open(`${o.cache.name}-index`),
+      memoryBytes: o.cache.memoryBytes,
+      budget: () => this.budget(),
+      counters: this.counters,
+    });
+    this.batcher = new Batcher({
+      fetch: env.fetch,
+      windowMs: o.batch.windowMs,
+      maxTiles: o.batch.maxTiles,
+      method: o.batch.method,
+      timeoutMs: o.batch.timeoutMs,
+      retries: o.network.retries,
+      backoffBaseMs: o.network.backoffBaseMs,
+      singleTimeoutMs: o.network.timeoutMs,
+      onBatch: (n) => {
+        this.counters.inc('batches');
+        this.counters.inc('batch_tiles', n);
+        this.counters.max('batch_max', n);
+      },
+      onBatchFailure: () => this.counters.inc('batch_failures'),
+      onSingleFetch: () => this.counters.inc('network_fetches'),
+      onGeneration: (d, g) => this.onGeneration(d, g),
+    });
+    this.prefetcher = new Prefetcher({
+      ...o.prefetch,
+      busy: () => this.visibleOpen > 0 || this.batcher.busy > 0,
+      saveData: env.saveData ?? (() => false),
+      run: (t, s) => this.prefetchOne(t, s),
+    });
+    this.video = new VideoChunks({
+      fetch: env.fetch,
+      store: this.store,
+      counters: this.counters,
+      chunkBytes: o.video.chunkBytes,
+      prefetchAhead: o.video.prefetchAhead,
+      timeoutMs: o.video.timeoutMs,
+    });
+  }
+
+  budget(): Promise<number> {
+    this.budgetValue ??= (async () => {
+      if (this.options.cache.budgetBytes !== undefined) return this.options.cache.budgetBytes;
+      try {
+        const q = (await this.env.storageEstimate?.())?.quota;
+        return q ? Math.floor(q * this.options.cache.budgetFraction) : FALLBACK_BUDGET;
+      } catch {
+        return FALLBACK_BUDGET;
+      }
+    })();
+    return this.budgetValue;
+  }
+
+  /** A visible tile request: memory inline, else one coalesced load (cache, then batch). */
+  async handleTile(route: TileRoute, signal: AbortSignal, waitUntil: (p: Promise<unknown>) => void) {
+    this.counters.inc('total_requests');
+    const mem = this.store.memoryGet(route.url);
+    if (mem && this.fresh(mem)) {
+      this.counters.inc('cache_hits');
+      this.counters.inc('memory_hits');
+      if (mem.prefetched && this.store.memoryMarkUsed(route.url)) {
+        this.counters.inc('prefetch_used');
+        waitUntil(this.store.persistentMarkUsed(route.url).catch(() => {}));
+      }
+      this.afterVisible(route);
+      return tileResponse(mem, 'sw-memory');
+    }
+    this.visibleOpen++;
+    try {
+      const joinsPrefetch = this.prefetching.has(route.url);
+      const { promise, joined } = this.coalescer.run(route.url, signal, (s) =>
+        this.load(route, s, 'visible'),
+      );
+      if (joined) this.counters.inc(joinsPrefetch ? 'prefetch_used' : 'coalesced');
+      const r = await promise;
+      if (r.stored) waitUntil(r.stored);
+      if (joinsPrefetch)
+        waitUntil(Promise.resolve(r.stored).then(() => this.store.persistentMarkUsed(route.url)));
+      if (joined && !joinsPrefetch && !r.fetched) this.counters.inc('cache_hits');
+      return tileResponse(r.result);
+    } finally {
+      this.visibleOpen--;
+      this.afterVisible(route);
+    }
+  }
+
+  private fresh(t: StoredTile): boolean {
+    const g = this.generations.get(t.dataset);
+    return g === undefined || t.generation === undefined || t.generation === g;
+  }
+
+  private async load(t: Target, signal: AbortSignal, priority: 'visible' | 'prefetch'): Promise<Loaded> {
+    const hit = await this.store.persistentGet(t.url).catch(() => undefined);
+    if (hit && this.fresh(hit)) {
+      if (priority === 'visible') {
+        this.counters.inc('cache_hits');
+        this.counters.inc('cache_storage_hits');
+        if (hit.prefetched && (await this.store.persistentMarkUsed(t.url).catch(() => false))) {
+          this.counters.inc('prefetch_used');
+        }
+      }
+      return { result: hit, stored: undefined, fetched: false };
+    }
+    if (priority === 'visible') this.counters.inc('cache_misses');
+    const result = await this.batcher.request({ ...t, priority }, signal);
+    if (result.status === 404) this.counters.inc('not_found');
+    const stored = this.store.put(t.url, t.dataset, result, priority === 'prefetch').catch(() => {});
+    return { result, stored, fetched: true };
+  }
+
+  private afterVisible(route: TileRoute): void {
+    if (!this.options.prefetch.enabled) return;
+    const tasks: PrefetchTask[] = [];
+    for (const c of neighbours(route.coord, this.options.prefetch.ring, this.options.prefetch.parent)) {
+      const url = route.sibling(c);
+      if (this.store.memoryGet(url) || this.coalescer.has(url)) continue;
+      tasks.push({
+        url,
+        dataset: route.dataset,
+        key: `${c.z}/${c.x}/${c.y}.${c.ext}`,
+        batchUrl: route.batchUrl,
+      });
+    }
+    if (tasks.length > 0) this.prefetcher.add(tasks);
+    else if (this.visibleOpen === 0) this.prefetcher.pump();
+  }
+
+  private async prefetchOne(t: PrefetchTask, signal: AbortSignal): Promise<boolean> {
+    if (this.store.memoryGet(t.url) || this.coalescer.has(t.url)) return false;
+    this.prefetching.add(t.url);
+    try {
+      const { promise } = this.coalescer.run(t.url, signal, (s) => this.load(t, s, 'prefetch'));
+      const r = await promise;
+      await r.stored;
+      if (r.fetched) this.counters.inc('prefetched');
+      else this.counters.inc('prefetch_skipped');
+      return r.fetched;
+    } finally {
+      this.prefetching.delete(t.url);
+    }
+  }
+
+  /** Page-initiated prefetch: URLs the router knows, or dataset + key on the companion. */
+  prefetch(targets: PrefetchTarget[]): { accepted: number; rejected: number } {
+    const tasks: PrefetchTask[] = [];
+    let rejected = 0;
+    for (const t of targets) {
+      const task = this.taskFor(t);
+      if (task) tasks.push(task);
+      else rejected++;
+    }
+    const accepted = this.prefetcher.add(tasks);
+    return { accepted, rejected: rejected + tasks.length - accepted };
+  }
+
+  prefetchViewport(v: PrefetchViewport): { accepted: number; rejected: number } {
+    const targets: PrefetchTarget[] = [];
+    const n = 2 ** v.z;
+    for (let y = Math.max(0, v.y0); y <= Math.min(n - 1, v.y1); y++) {
+      for (let x = Math.max(0, v.x0); x <= Math.min(n - 1, v.x1); x++) {
+        targets.push({ dataset: v.dataset, key: `${v.z}/${x}/${y}.${v.ext}` });
+        if (targets.length >= this.options.prefetch.maxQueue) return this.prefetch(targets);
+      }
+    }
+    return this.prefetch(targets);
+  }
+
+  private taskFor(t: PrefetchTarget): PrefetchTask | undefined {
+    if (typeof t === 'string') {
+      const r = this.router.route({ url: new URL(t, this.env.workerOrigin).href, method: 'GET' });
+      return r?.kind === 'tile'
+        ? { url: r.url, dataset: r.dataset, key: r.key, batchUrl: r.batchUrl }
+        : undefined;
+    }
+    try {
+      const c = parseTileKey(t.key);
+      if (!isTileExt(c.ext)) return undefined;
+      const url = `${this.options.server}/api/tiles/${t.dataset}/${t.key}`;
+      const r = this.router.route({ url, method: 'GET' });
+      if (r?.kind !== 'tile') return undefined;
+      return {
+        url,
+        dataset: t.dataset,
+        key: t.key,
+        batchUrl: `${this.options.server}${batchPath(t.dataset)}`,
+      };
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** A generation the server reported: a change means the server's cache was cleared. */
+  private onGeneration(dataset: string, g: string): void {
+    const known = this.generations.get(dataset);
+    if (known === g) return;
+    this.generations.set(dataset, g);
+    void (async () => {
+      const index = await this.store.indexReady();
+      const saved = known ?? (await index.getGeneration(dataset));
+      await index.setGeneration(dataset, g);
+      if (saved !== undefined && saved !== g) await this.store.clear(dataset, g);
+    })().catch(() => {});
+  }
+
+  async clear(dataset?: string): Promise<number> {
+    this.prefetcher.cancelQueued();
+    return this.store.clear(dataset);
+  }
+
+  async stats(): Promise<SwStats> {
+    const usage = await this.store.usage().catch(() => ({ entries: 0, bytes: 0 }));
+    this.counters.set('in_flight', this.coalescer.size);
+    this.counters.set('cache_size', usage.entries);
+    this.counters.set('bytes', usage.bytes);
+    this.counters.set('cache_max', await this.budget());
+    this.counters.set('memory_bytes', this.store.memoryBytes());
+    return this.counters.snapshot();
+  }
+}

@@ -1,0 +1,99 @@
+import 'fake-indexeddb/auto';
+import { afterEach, describe, expect, it } from 'vitest';
+import { CacheIndex } from './CacheIndex.js';
+import { SwCounters } from './SwCounters.js';
+import type { TileResult } from './TileResult.js';
+import { TileStore } from './TileStore.js';
+import { MemoryBodyCache as QuotaCache } from './testing/MemoryBodyCache.js';
+
+let n = 0;
+const indexes: CacheIndex[] = [];
+afterEach(() => {
+  for (const i of indexes.splice(0)) i.close();
+});
+
+function setup(opts: { budget: number; quota?: number; memoryBytes?: number }) {
+  const cache = new QuotaCache(opts.quota);
+  const counters = new SwCounters();
+  const index = CacheIndex.open(`store-${n++}`).then((i) => {
+    indexes.push(i);
+    return i;
+  });
+  const store = new TileStore({
+    openCache: async () => cache,
+    index,
+    memoryBytes: opts.memoryBytes ?? 0,
+    budget: async () => opts.budget,
+    counters,
+  });
+  return { cache, counters, store, index };
+}
+
+const tile = (size: number, fill = 1): TileResult => ({
+  status: 200,
+  body: new Uint8Array(size).fill(fill),
+  contentType: 'image/png',
+  etag: '"e"',
+  source: 'batch',
+  generation: '1',
+});
+
+describe('TileStore', () => {
+  it('serves a stored tile from Cache Storage with its bytes, and from memory after that', async () => {
+    const { store } = setup({ budget: 10_000, memoryBytes: 10_000 });
+    await store.put('u1', 'ds', tile(10, 7), false, false);
+    expect(store.memoryGet('u1')).toBeUndefined();
+    const hit = await store.persistentGet('u1');
+    expect(hit?.body).toEqual(new Uint8Array(10).fill(7));
+    expect(hit?.etag).toBe('"e"');
+    expect(store.memoryGet('u1')?.source).toBe('sw-cache');
+  });
+
+  it('stays under its byte budget, evicting the least recently used', async () => {
+    const { store, cache, counters } = setup({ budget: 1000 });
+    for (let i = 0; i < 30; i++) await store.put(`u${i}`, 'ds', tile(100));
+    await store.evictSoon();
+    const usage = await store.usage();
+    expect(usage.bytes).toBeLessThanOrEqual(1000);
+    expect(cache.bodies.size).toBe(usage.entries);
+    expect(cache.bodies.has('u29')).toBe(true);
+    expect(cache.bodies.has('u0')).toBe(false);
+    expect(counters.snapshot().evictions).toBe(30 - usage.entries);
+  });
+
+  it('on QuotaExceededError evicts and retries once', async () => {
+    const { store, cache, counters } = setup({ budget: 10_000, quota: 500 });
+    for (let i = 0; i < 5; i++) await store.put(`u${i}`, 'ds', tile(100));
+    await store.put('big', 'ds', tile(100));
+    expect(cache.bodies.has('big')).toBe(true);
+    expect(counters.snapshot().quota_errors).toBe(1);
+    const usage = await store.usage();
+    expect(usage.entries).toBe(cache.bodies.size);
+  });
+
+  it('when the retry also fails, the entry is forgotten and the index stays exact', async () => {
+    const { store, cache } = setup({ budget: 10_000, quota: 50 });
+    await store.put('huge', 'ds', tile(100));
+    expect(cache.bodies.size).toBe(0);
+    expect((await store.usage()).bytes).toBe(0);
+  });
+
+  it('clears one dataset from memory and disk, keeping a given generation', async () => {
+    const { store, cache } = setup({ budget: 10_000, memoryBytes: 10_000 });
+    await store.put('a', 'ds', tile(10));
+    await store.put('b', 'other', tile(10));
+    await store.put('c', 'ds', { ...tile(10), generation: '2' });
+    expect(await store.clear('ds', '2')).toBe(1);
+    expect(store.memoryGet('a')).toBeUndefined();
+    expect(store.memoryGet('b')).toBeDefined();
+    expect(store.memoryGet('c')).toBeDefined();
+    expect([...cache.bodies.keys()].sort()).toEqual(['b', 'c']);
+  });
+
+  it('keeps 404s in memory only', async () => {
+    const { store, cache } = setup({ budget: 10_000, memoryBytes: 10_000 });
+    await store.put('nf', 'ds', { ...tile(3), status: 404 });
+    expect(store.memoryGet('nf')?.status).toBe(404);
+    expect(cache.bodies.size).toBe(0);
+  });
+});

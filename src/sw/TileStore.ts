@@ -1,0 +1,209 @@
+import { LRUCache } from 'lru-cache';
+import type { CacheIndex } from './CacheIndex.js';
+import type { SwCounters } from './SwCounters.js';
+import type { TileResult } from './TileResult.js';
+
+/** The part of the Cache Storage `Cache` interface the store uses (injected in tests). */
+export interface BodyCache {
+  match(url: string): Promise<Response | undefined>;
+  put(url: string, response: Response): Promise<void>;
+  delete(url: string): Promise<boolean>;
+}
+
+export interface TileStoreOptions {
+  openCache: () => Promise<BodyCache>;
+  index: Promise<CacheIndex>;
+  memoryBytes: number;
+  /** Byte budget of the persistent cache (resolved once, lazily). */
+  budget: () => Promise<number>;
+  counters: SwCounters;
+}
+
+export type StoredTile = TileResult & { prefetched: boolean; dataset: string };
+type Entry = StoredTile;
+
+function isQuotaError(e: unknown): boolean {
+  return (
+    typeof e === 'object' &&
+    e !== null &&
+    ((e as { name?: string }).name === 'QuotaExceededError' || (e as { code?: number }).code === 22)
+  );
+}
+
+/**
+ * Three layers: a byte-bounded memory LRU (answers inline, no Cache Storage
+ * round trip for hot tiles), Cache Storage for bodies, and the IndexedDB
+ * index that makes the persistent part a true byte-budget LRU. Writes and
+ * evictions run off the response path (callers hand them to waitUntil).
+ */
+export class TileStore {
+  private readonly memory: LRUCache<string, Entry> | undefined;
+  private cache: Promise<BodyCache> | undefined;
+  private evicting: Promise<void> | undefined;
+
+  constructor(private readonly o: TileStoreOptions) {
+    this.memory =
+      o.memoryBytes > 0
+        ? new LRUCache<string, Entry>({
+            maxSize: o.memoryBytes,
+            sizeCalculation: (v) => v.body.byteLength + 64,
+          })
+        : undefined;
+  }
+
+  private bodies(): Promise<BodyCache> {
+    this.cache ??= this.o.openCache().catch((e: unknown) => {
+      this.cache = undefined;
+      throw e;
+    });
+    return this.cache;
+  }
+
+  memoryGet(url: string): Entry | undefined {
+    return this.memory?.get(url);
+  }
+
+  memoryBytes(): number {
+    return this.memory?.calculatedSize ?? 0;
+  }
+
+  /** Clears the prefetched flag of a memory entry; true when it was set. */
+  memoryMarkUsed(url: string): boolean {
+    const e = this.memory?.get(url);
+    if (!e?.prefetched) return false;
+    e.prefetched = false;
+    return true;
+  }
+
+  /** Cache Storage lookup; refreshes the LRU order and promotes the tile to memory. */
+  async persistentGet(url: string, promote = true): Promise<Entry | undefined> {
+    const cache = await this.bodies();
+    const res = await cache.match(url);
+    if (!res) return undefined;
+    const index = await this.o.index;
+    const meta = await index.get(url);
+    if (!meta) {
+      // A body without bookkeeping cannot be budgeted: forget it.
+      void cache.delete(url).catch(() => {});
+      return undefined;
+    }
+    const body = new Uint8Array(await res.arrayBuffer());
+    index.touch(url);
+    const e: Entry = {
+      status: 200,
+      body,
+      contentType: res.headers.get('Content-Type') ?? 'application/octet-stream',
+      etag: meta.etag,
+      generation: meta.generation,
+      source: 'sw-cache',
+      prefetched: meta.prefetched,
+      dataset: meta.dataset,
+    };
+    if (promote) this.memory?.set(url, e);
+    return e;
+  }
+
+  async persistentMarkUsed(url: string): Promise<boolean> {
+    return (await this.o.index).markUsed(url);
+  }
+
+  /** Memory now; Cache Storage + index in the returned promise (give it to waitUntil). */
+  put(url: string, dataset: string, r: TileResult, prefetched = false, memory = true): Promise<void> {
+    if (r.status !== 200 && r.status !== 404) return Promise.resolve();
+    if (memory) this.memory?.set(url, { ...r, prefetched, dataset });
+    if (r.status !== 200) return Promise.resolve();
+    return this.persist(url, dataset, r, prefetched);
+  }
+
+  private async persist(url: string, dataset: string, r: TileResult, prefetched: boolean): Promise<void> {
+    const index = await this.o.index;
+    const cache = await this.bodies();
+    // Index first: if the worker dies between the two writes, the index
+    // over-counts (harmless, evicted later) instead of leaking an unbudgeted body.
+    const record = {
+      url,
+      dataset,
+      bytes: r.body.byteLength,
+      etag: r.etag,
+      generation: r.generation,
+      prefetched,
+    };
+    const total = await index.put(record);
+    const response = () => {
+      const h = new Headers({ 'Content-Type': r.contentType, 'Content-Length': String(r.body.byteLength) });
+      if (r.etag) h.set('ETag', r.etag);
+      if (r.generation) h.set('X-Tile-Generation', r.generation);
+      return new Response(r.body as Uint8Array<ArrayBuffer>, { status: 200, headers: h });
+    };
+    try {
+      await cache.put(url, response());
+    } catch (e) {
+      if (!isQuotaError(e)) {
+        await index.delete(url);
+        throw e;
+      }
+      this.o.counters.inc('quota_errors');
+      const budget = await this.o.budget();
+      await this.evictNow(Math.max(0, Math.min(total, budget) - r.body.byteLength - budget * 0.25));
+      // The eviction may have taken this entry's own record: write it again.
+      await index.put(record);
+      try {
+        await cache.put(url, response());
+      } catch (e2) {
+        // Give up on persisting this one; the page already has its response.
+        await index.delete(url);
+        if (!isQuotaError(e2)) throw e2;
+        this.o.counters.inc('quota_errors');
+        return;
+      }
+    }
+    if (total > (await this.o.budget())) await this.evictSoon();
+  }
+
+  /** One eviction pass at a time, down to 90% of the budget so it runs in batches, not per put. */
+  evictSoon(): Promise<void> {
+    this.evicting ??= (async () => {
+      try {
+        const budget = await this.o.budget();
+        const index = await this.o.index;
+        while ((await index.totalBytes()) > budget) await this.evictNow(budget * 0.9);
+      } finally {
+        this.evicting = undefined;
+      }
+    })();
+    return this.evicting;
+  }
+
+  private async evictNow(target: number): Promise<void> {
+    const index = await this.o.index;
+    const cache = await this.bodies();
+    const gone = await index.evictTo(target);
+    this.o.counters.inc('evictions', gone.length);
+    await Promise.all(gone.map((u) => cache.delete(u)));
+  }
+
+  /** Drops a dataset (all when undefined) from every layer, except entries of generation `keep`. */
+  async clear(dataset: string | undefined, keep?: string): Promise<number> {
+    if (this.memory) {
+      for (const [url, e] of this.memory.entries()) {
+        if (keep !== undefined && e.generation === keep) continue;
+        if (dataset === undefined || e.dataset === dataset) this.memory.delete(url);
+      }
+    }
+    const index = await this.o.index;
+    const cache = await this.bodies();
+    const gone = await index.deleteDataset(dataset, keep);
+    await Promise.all(gone.map((u) => cache.delete(u)));
+    return gone.length;
+  }
+
+  /** The index, for small records next to the bodies (video sizes). */
+  indexReady(): Promise<CacheIndex> {
+    return this.o.index;
+  }
+
+  async usage(): Promise<{ entries: number; bytes: number }> {
+    const index = await this.o.index;
+    return { entries: await index.count(), bytes: await index.totalBytes() };
+  }
+}

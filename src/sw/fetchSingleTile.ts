@@ -1,0 +1,80 @@
+import { TileError } from '../protocol/errors.js';
+import { TILE_GENERATION_HEADER } from '../protocol/swMessages.js';
+import { notFound, type TileResult } from './TileResult.js';
+
+export interface SingleFetchOptions {
+  fetch: typeof fetch;
+  retries: number;
+  backoffBaseMs: number;
+  /** Deadline of each attempt (headers and body). */
+  singleTimeoutMs: number;
+  onSingleFetch?(): void;
+  /** Injected for tests. */
+  sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
+}
+
+export function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(new TileError('ABORTED', 'aborted during backoff'));
+    const t = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(t);
+      reject(new TileError('ABORTED', 'aborted during backoff'));
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+const retryable = (status: number) => status >= 500 || status === 429;
+
+/**
+ * One tile by its own URL, retried on network errors, 5xx and 429 with
+ * exponential backoff and jitter. Gives the last HTTP answer when retries
+ * run out; throws only when no answer came at all (the caller then lets the
+ * browser try the request itself).
+ */
+export async function fetchSingleTile(
+  url: string,
+  signal: AbortSignal,
+  o: SingleFetchOptions,
+): Promise<TileResult> {
+  const wait = o.sleep ?? sleep;
+  let last: TileResult | undefined;
+  let lastError: unknown;
+  for (let attempt = 0; attempt <= o.retries; attempt++) {
+    if (attempt > 0) {
+      const base = o.backoffBaseMs * 2 ** (attempt - 1);
+      await wait(base / 2 + Math.random() * base, signal);
+    }
+    if (signal.aborted) throw new TileError('ABORTED', 'tile request aborted');
+    o.onSingleFetch?.();
+    try {
+      const res = await o.fetch(url, {
+        signal: AbortSignal.any([signal, AbortSignal.timeout(o.singleTimeoutMs)]),
+      });
+      const generation = res.headers.get(TILE_GENERATION_HEADER) ?? undefined;
+      if (res.status === 404) {
+        void res.body?.cancel().catch(() => {});
+        return notFound('network', generation);
+      }
+      const body = new Uint8Array(await res.arrayBuffer());
+      last = {
+        status: res.status,
+        body,
+        contentType: res.headers.get('Content-Type') ?? 'application/octet-stream',
+        etag: res.headers.get('ETag') ?? undefined,
+        source: 'network',
+        generation,
+      };
+      if (!retryable(res.status)) return last;
+    } catch (e) {
+      if (signal.aborted) throw new TileError('ABORTED', 'tile request aborted', {}, { cause: e });
+      lastError = e;
+    }
+  }
+  if (last) return last;
+  throw new TileError('ORIGIN_UNAVAILABLE', `tile fetch failed: ${url}`, { url }, { cause: lastError });
+}

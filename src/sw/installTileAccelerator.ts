@@ -1,0 +1,114 @@
+/// <reference lib="webworker" />
+import { isTileError } from '../protocol/errors.js';
+import { isSwRequest, SW_MESSAGE_TAG, type SwReply, type SwRequest } from '../protocol/swMessages.js';
+import { resolveOptions, type TileAcceleratorOptions } from './options.js';
+import { TileAccelerator } from './TileAccelerator.js';
+
+export type { TileAcceleratorOptions } from './options.js';
+
+/** What {@link installTileAccelerator} returns: the same operations the page reaches by message. */
+export interface InstalledAccelerator {
+  accelerator: TileAccelerator;
+  /** Removes our listeners (the worker's other routes are untouched either way). */
+  uninstall(): void;
+}
+
+/**
+ * Adds tile and video handling to a service worker, the app's own or our
+ * standalone one. Only requests our router claims get `respondWith`; all
+ * others fall through to the worker's other listeners (Workbox routes,
+ * precaching). Install it before other fetch listeners that might claim the
+ * same URLs: the first `respondWith` wins.
+ */
+export function installTileAccelerator(
+  self: ServiceWorkerGlobalScope,
+  options: TileAcceleratorOptions = {},
+): InstalledAccelerator {
+  const resolved = resolveOptions(options, self.location.origin);
+  const acc = new TileAccelerator(resolved, {
+    workerOrigin: self.location.origin,
+    fetch: (input, init) => self.fetch(input, init),
+    openCache: () => self.caches.open(resolved.cache.name),
+    storageEstimate: () => self.navigator.storage.estimate(),
+    saveData: () => (self.navigator as { connection?: { saveData?: boolean } }).connection?.saveData === true,
+  });
+
+  const onFetch = (event: FetchEvent) => {
+    let route: ReturnType<TileAccelerator['router']['route']>;
+    try {
+      route = acc.router.route(event.request);
+    } catch {
+      return;
+    }
+    if (!route) return;
+    const request = event.request;
+    const waitUntil = (p: Promise<unknown>) => {
+      try {
+        event.waitUntil(p);
+      } catch {
+        // The event already finished; the work still runs, it just does not extend the lifetime.
+      }
+    };
+    const work =
+      route.kind === 'tile'
+        ? acc.handleTile(route, request.signal, waitUntil)
+        : acc.video.serve(request, route.url);
+    event.respondWith(
+      work.catch((e: unknown) => {
+        if (request.signal.aborted || isTileError(e, 'ABORTED')) return Response.error();
+        // Our own failure must never break the page: let the network answer.
+        acc.counters.inc('fallbacks');
+        return self.fetch(request);
+      }),
+    );
+  };
+
+  const onMessage = (event: ExtendableMessageEvent) => {
+    if (!isSwRequest(event.data)) return;
+    const msg = event.data;
+    const port = event.ports[0];
+    const reply = (r: SwReply) => {
+      if (port) port.postMessage(r);
+      else (event.source as Client | null)?.postMessage(r);
+    };
+    event.waitUntil(
+      answer(acc, msg).then(
+        (value) => reply({ tag: SW_MESSAGE_TAG, id: msg.id, ok: true, value }),
+        (e: unknown) =>
+          reply({
+            tag: SW_MESSAGE_TAG,
+            id: msg.id,
+            ok: false,
+            code: isTileError(e) ? e.code : 'INTERNAL',
+            message: e instanceof Error ? e.message : String(e),
+          }),
+      ),
+    );
+  };
+
+  self.addEventListener('fetch', onFetch);
+  self.addEventListener('message', onMessage);
+  return {
+    accelerator: acc,
+    uninstall() {
+      self.removeEventListener('fetch', onFetch);
+      self.removeEventListener('message', onMessage);
+    },
+  };
+}
+
+async function answer(acc: TileAccelerator, msg: SwRequest): Promise<unknown> {
+  switch (msg.type) {
+    case 'stats':
+      return acc.stats();
+    case 'prefetch':
+      return acc.prefetch(msg.targets);
+    case 'prefetchViewport':
+      return acc.prefetchViewport(msg.viewport);
+    case 'clear':
+      return { removed: await acc.clear(msg.dataset) };
+    case 'resetStats':
+      acc.counters.reset();
+      return acc.stats();
+  }
+}
