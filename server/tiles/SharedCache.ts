@@ -18,6 +18,10 @@ export interface SharedCache {
   /** Drops every entry of the dataset (by namespace/generation, never a KEYS scan). */
   clearDataset(dataset: string, signal: AbortSignal): Promise<void>;
   close(): Promise<void>;
+  /** Optional: called when another instance cleared a dataset, so this one drops it from memory too. */
+  onRemoteClear?(listener: (dataset: string) => void): void;
+  /** Optional counters for cache-stats and /metrics. */
+  stats?(): Record<string, number | string | boolean>;
 }
 
 /** The default when REDIS_URL is unset: stores nothing. */

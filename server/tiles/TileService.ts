@@ -57,6 +57,8 @@ export class TileService {
 
   constructor(private readonly o: TileServiceOptions) {
     this.now = o.now ?? Date.now;
+    // A clear on another instance (seen through the shared cache) must empty this memory cache too.
+    o.shared.onRemoteClear?.((dataset) => o.cache.clearDataset(dataset));
   }
 
   get cache(): MemoryTileCache {
