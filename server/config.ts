@@ -30,6 +30,11 @@ export interface ServerConfig {
   originAttemptTimeoutMs: number;
   originRetries: number;
   redisUrl: string | undefined;
+  /** Shared-cache (Redis) tuning; see server/sharedCache/ and docs/deployment.md. */
+  redisTtlMs: number;
+  redisMaxEntryBytes: number;
+  redisTimeoutMs: number;
+  redisKeyPrefix: string;
   ownerToken: string | undefined;
   apiToken: string | undefined;
   /** Allowed cross-origin origins; `['*']` = any; empty = none. */
@@ -154,6 +159,10 @@ export function loadConfig(env: Env = process.env): ServerConfig {
     originAttemptTimeoutMs: int(env, 'ORIGIN_ATTEMPT_TIMEOUT_MS', 5_000, 1),
     originRetries: int(env, 'ORIGIN_RETRIES', 2, 0, 20),
     redisUrl,
+    redisTtlMs: int(env, 'REDIS_TTL_MS', int(env, 'CACHE_TTL_MS', 3_600_000, 1), 1),
+    redisMaxEntryBytes: int(env, 'REDIS_MAX_ENTRY_BYTES', 1024 * 1024, 0, 512 * 1024 * 1024),
+    redisTimeoutMs: int(env, 'REDIS_TIMEOUT_MS', 100, 1, 60_000),
+    redisKeyPrefix: str(env, 'REDIS_KEY_PREFIX') ?? 'ta:',
     ownerToken: str(env, 'OWNER_TOKEN'),
     apiToken: str(env, 'API_TOKEN'),
     corsOrigins,

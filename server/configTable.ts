@@ -114,6 +114,26 @@ export const CONFIG_VARS: readonly ConfigVar[] = [
     meaning: 'Optional shared cache for several instances (redis://host:6379).',
   },
   {
+    name: 'REDIS_TTL_MS',
+    default: '(CACHE_TTL_MS)',
+    meaning: 'Lifetime of a tile in the shared Redis cache.',
+  },
+  {
+    name: 'REDIS_MAX_ENTRY_BYTES',
+    default: '1048576',
+    meaning: 'Largest tile written to Redis (bigger ones stay local).',
+  },
+  {
+    name: 'REDIS_TIMEOUT_MS',
+    default: '100',
+    meaning: 'Deadline of each Redis call on the tile path; past it the tile comes from the origin.',
+  },
+  {
+    name: 'REDIS_KEY_PREFIX',
+    default: 'ta:',
+    meaning: 'Prefix of every Redis key (several deployments, one Redis).',
+  },
+  {
     name: 'OWNER_TOKEN',
     default: '(unset)',
     meaning: 'Bearer token for POST cache-clear; unset = the route is 403.',

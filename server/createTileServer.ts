@@ -8,15 +8,16 @@ import type { TileEngine } from './engineContract.js';
 import { createMetrics } from './http/metrics.js';
 import { createHandler } from './http/router.js';
 import { newCounters, type ServerContext } from './http/ServerContext.js';
+import { createSharedCache } from './sharedCache/createSharedCache.js';
 import { MemoryTileCache } from './tiles/MemoryTileCache.js';
-import { noSharedCache, type SharedCache } from './tiles/SharedCache.js';
+import type { SharedCache } from './tiles/SharedCache.js';
 import { TileService, type ToDDS } from './tiles/TileService.js';
 import { VideoService } from './video/VideoService.js';
 
 export interface TileServerDeps {
   /** Defaults to the FetchEngine over the configured origin. */
   engine?: TileEngine;
-  /** Defaults to no shared cache (the Redis layer plugs in here). */
+  /** Defaults to createSharedCache(config): Redis when REDIS_URL is set, else none. */
   sharedCache?: SharedCache;
   /** Defaults to server/dds/rasterToDDS.ts, loaded on the first `.dds` request. */
   toDDS?: ToDDS;
@@ -52,7 +53,7 @@ async function loadToDDS(): Promise<ToDDS> {
 export function createTileServer(config: ServerConfig, deps: TileServerDeps = {}): TileServer {
   const log = deps.logger ?? pino({ level: config.logLevel });
   const engine = deps.engine ?? buildEngine(config);
-  const shared = deps.sharedCache ?? noSharedCache;
+  const shared = deps.sharedCache ?? createSharedCache(config, log);
   let ddsLoader: Promise<ToDDS> | undefined;
   const toDDS = deps.toDDS
     ? async () => deps.toDDS!
