@@ -74,3 +74,62 @@ export function decodeBC3(
 ): Uint8Array {
   return decode('bc3', blocks, width, height, out, mod);
 }
+
+export interface EncodeOptions {
+  /** 'fast': range fit + one least-squares pass; 'high' (default): see docs/codecs.md. */
+  quality?: 'fast' | 'high';
+  /**
+   * BC1 only. 'keep' (default): alpha < 128 becomes a transparent texel (3-colour blocks);
+   * 'ignore': alpha is not used, so index 3 (black) may also stand for dark opaque texels.
+   */
+  alpha?: 'keep' | 'ignore';
+}
+
+function encode(
+  format: BlockFormat,
+  rgba: Uint8Array,
+  width: number,
+  height: number,
+  opts: EncodeOptions,
+  mod: CodecModule,
+): Uint8Array {
+  checkSize(width, height);
+  const size = width * height * 4;
+  if (rgba.length !== size) {
+    throw new TileError('BAD_IMAGE', `RGBA for ${width}x${height} must be ${size} bytes`, {
+      have: rgba.length,
+    });
+  }
+  const need = blockBytes(format, width, height);
+  const outAt = (size + 15) & ~15;
+  const base = mod.ensure(outAt + need);
+  const u8 = mod.u8;
+  u8.set(rgba, base);
+  const high = opts.quality === 'fast' ? 0 : 1;
+  if (format === 'bc1')
+    mod.exports.encodeBC1(base, width, height, base + outAt, high, opts.alpha === 'ignore' ? 1 : 0);
+  else mod.exports.encodeBC3(base, width, height, base + outAt, high);
+  return u8.slice(base + outAt, base + outAt + need);
+}
+
+/** RGBA8 -> BC1 blocks, any size (edge blocks padded by replication). */
+export function encodeBC1(
+  rgba: Uint8Array,
+  width: number,
+  height: number,
+  opts: EncodeOptions = {},
+  mod: CodecModule = codecs(),
+): Uint8Array {
+  return encode('bc1', rgba, width, height, opts, mod);
+}
+
+/** RGBA8 -> BC3 blocks (8- and 6-value alpha modes tried per block). */
+export function encodeBC3(
+  rgba: Uint8Array,
+  width: number,
+  height: number,
+  opts: EncodeOptions = {},
+  mod: CodecModule = codecs(),
+): Uint8Array {
+  return encode('bc3', rgba, width, height, opts, mod);
+}

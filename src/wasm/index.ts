@@ -9,7 +9,15 @@ export {
   base64Encode,
 } from './base64.js';
 export { type BatchJson, decodeBatchJson } from './batchJson.js';
-export { type BlockFormat, blockBytes, decodeBC1, decodeBC3 } from './blockCodec.js';
+export {
+  type BlockFormat,
+  blockBytes,
+  decodeBC1,
+  decodeBC3,
+  type EncodeOptions,
+  encodeBC1,
+  encodeBC3,
+} from './blockCodec.js';
 export {
   type CodecFlavour,
   type CodecModule,

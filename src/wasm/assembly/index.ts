@@ -7,3 +7,4 @@ export function scratchBase(): usize {
   return (__heap_base + 15) & ~15;
 }
 export { decodeBC1, decodeBC3 } from './bcDecode';
+export { encodeBC1, encodeBC3 } from './bcEncode';
