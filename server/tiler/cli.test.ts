@@ -1,0 +1,210 @@
+import { spawn } from 'node:child_process';
+import { EventEmitter } from 'node:events';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { main } from './cli.js';
+import { S3StandIn } from './s3StandIn.js';
+import { makeTestImage } from './testImage.js';
+
+const BIN = fileURLToPath(new URL('../../bin/tile-accelerator.mjs', import.meta.url));
+let tmp: string;
+let image: string;
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the real executable; `onStderr` may act on the stream (e.g. send SIGINT on first progress). */
+function cli(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+  onStderr?: (text: string, kill: (s: NodeJS.Signals) => void) => void,
+): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const { TILES_DIR: _t, AWS_ACCESS_KEY_ID: _a, AWS_SECRET_ACCESS_KEY: _s, ...clean } = process.env;
+    const child = spawn(process.execPath, [BIN, ...args], { cwd: tmp, env: { ...clean, ...env } });
+    let stdout = '';
+    let stderr = '';
+    const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d;
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d;
+      onStderr?.(stderr, (s) => child.kill(s));
+    });
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+beforeAll(async () => {
+  tmp = await mkdtemp(path.join(tmpdir(), 'tiler-cli-'));
+  image = path.join(tmp, 'in.png');
+  await makeTestImage(image, 300, 200);
+});
+afterAll(async () => {
+  await rm(tmp, { recursive: true, force: true });
+});
+
+describe('tile-accelerator tile', () => {
+  it('builds the pyramid, prints progress on stderr and the dataset dir on stdout', async () => {
+    const r = await cli([
+      'tile',
+      'in.png',
+      '--dataset',
+      'cli1',
+      '--out',
+      'out',
+      '--format',
+      'webp',
+      '--tile',
+      '128',
+    ]);
+    expect(r.code).toBe(0);
+    const dir = path.join(tmp, 'out', 'cli1');
+    expect(r.stdout.trim()).toBe(dir);
+    // 300 px at 128-px tiles: z2 is 512x341, 4x3 tiles; then 2x2 and 1.
+    expect(r.stderr).toMatch(/level 2: 12\/12 tiles/);
+    expect(r.stderr).toMatch(/tiled in\.png into .*: 17 tiles, levels 0-2/);
+    const m = JSON.parse(await readFile(path.join(dir, 'manifest.json'), 'utf8'));
+    expect(m).toMatchObject({ dataset: 'cli1', format: 'webp', tileSize: 128, maxZoom: 2, width: 512 });
+    expect(await readdir(path.join(dir, '2'))).toHaveLength(4);
+  });
+
+  it('writes under $TILES_DIR by default and prints JSON with --json', async () => {
+    const r = await cli(['tile', image, '-d', 'cli2', '--max-zoom', '1', '--json', '--quiet'], {
+      TILES_DIR: 'tiles',
+    });
+    expect(r.code).toBe(0);
+    expect(r.stderr).not.toMatch(/level \d+:/);
+    const out = JSON.parse(r.stdout);
+    expect(out.dir).toBe(path.join(tmp, 'tiles', 'cli2'));
+    expect(out.manifest.tileCount).toBe(5);
+  });
+
+  it.each([
+    [[], /missing command/],
+    [['tile', 'in.png', '-d', 'x', '--format', 'gif'], /--format must be one of jpg, png, webp/],
+  ])('exits 2 with a clear message for %j (the real executable)', async (args, message) => {
+    const r = await cli(args);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(message);
+    expect(r.stderr).toMatch(/Usage:/);
+    expect(r.stdout).toBe('');
+  });
+
+  it.each([
+    [['frobnicate'], /unknown command "frobnicate"/],
+    [['tile', 'in.png'], /--dataset <id> is required/],
+    [['tile', 'in.png', '-d', '../etc'], /--dataset "..\/etc" is not/],
+    [['tile', '-d', 'x'], /exactly one <image>/],
+    [['tile', 'nope.png', '-d', 'x'], /no such file: .*nope\.png/],
+    [['tile', 'in.png', '-d', 'x', '--tile', '12abc'], /--tile must be an integer/],
+    [['tile', 'in.png', '-d', 'x', '--max-zoom', '40'], /--max-zoom must be an integer in 0..16/],
+    [['tile', 'in.png', '-d', 'x', '--bogus'], /Unknown option '--bogus'/],
+    [['serve', 'extra'], /serve takes no arguments/],
+    [['serve', '--port', '99999'], /--port must be an integer in 0..65535/],
+  ])('exits 2 with a clear message for %j', async (args, message) => {
+    let out = '';
+    let err = '';
+    const code = await main(args, {
+      stdout: { write: (s: string) => (out += s) },
+      stderr: { write: (s: string) => (err += s) },
+      cwd: tmp,
+      env: {},
+      signals: new EventEmitter(),
+    });
+    expect(code).toBe(2);
+    expect(err).toMatch(message);
+    expect(err).toMatch(/Usage:/);
+    expect(out).toBe('');
+  });
+
+  it('exits 2 naming the missing variable when --upload has no bucket settings', async () => {
+    const r = await cli(['tile', 'in.png', '-d', 'x', '--upload'], { AWS_ACCESS_KEY_ID: 'k' });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/AWS_SECRET_ACCESS_KEY is required/);
+    expect(await readdir(tmp)).not.toContain('data');
+  });
+
+  it('exits 1 on an unreadable image and leaves nothing behind', async () => {
+    await writeFile(path.join(tmp, 'bad.jpg'), 'not a jpeg');
+    const r = await cli(['tile', 'bad.jpg', '-d', 'bad', '--out', 'badout']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/error \[BAD_IMAGE\]: cannot read image/);
+    expect(existsSync(path.join(tmp, 'badout', 'bad'))).toBe(false);
+  });
+
+  it('stops on Ctrl-C with exit 130 and no half dataset', async () => {
+    const big = path.join(tmp, 'big.png');
+    await makeTestImage(big, 1000, 600);
+    let sent = false;
+    const r = await cli(['tile', big, '-d', 'intr', '--out', 'intr', '--max-zoom', '5'], {}, (text, kill) => {
+      if (!sent && /resizing level 5/.test(text)) {
+        sent = true;
+        kill('SIGINT');
+      }
+    });
+    expect(sent).toBe(true);
+    expect(r.code).toBe(130);
+    expect(r.stderr).toMatch(/interrupted/);
+    expect(await readdir(path.join(tmp, 'intr'))).toEqual([]);
+  });
+});
+
+describe('tile-accelerator --upload and upload', () => {
+  let s3: S3StandIn;
+  let env: NodeJS.ProcessEnv;
+  beforeAll(async () => {
+    s3 = new S3StandIn('bkt', 'AKCLI', 'sekret');
+    env = {
+      AWS_ACCESS_KEY_ID: 'AKCLI',
+      AWS_SECRET_ACCESS_KEY: 'sekret',
+      AWS_BUCKET_NAME: 'bkt',
+      S3_ENDPOINT_URL: await s3.start(),
+      TILE_KEY_TEMPLATE: 'tiles/{dataset}/{z}/{x}/{y}.{ext}',
+    };
+  });
+  afterAll(async () => {
+    await s3.close();
+  });
+
+  it('tiles then uploads with the configured key template, and a failed upload resumes with `upload`', async () => {
+    let puts = 0;
+    s3.fault = (r) => (r.method === 'PUT' && ++puts > 2 ? 403 : undefined);
+    const first = await cli(
+      ['tile', 'in.png', '-d', 'up', '--max-zoom', '1', '--upload', '--concurrency', '1'],
+      env,
+    );
+    expect(first.code).toBe(1);
+    expect(first.stderr).toMatch(/error \[ORIGIN_ERROR\]: PUT tiles\/up\/.* answered 403/);
+    expect(first.stderr).toMatch(/rerun to resume/);
+    expect(s3.objects.size).toBe(2);
+
+    s3.fault = () => undefined;
+    const putsBefore = s3.count('PUT');
+    const second = await cli(['upload', '-d', 'up'], env);
+    expect(second.code).toBe(0);
+    expect(second.stderr).toMatch(/uploaded 4 objects .* 2 already there, to bkt/);
+    expect(s3.count('PUT') - putsBefore).toBe(4);
+    expect([...s3.objects.keys()].sort()).toEqual([
+      'tiles/up/0/0/0.jpg',
+      'tiles/up/1/0/0.jpg',
+      'tiles/up/1/0/1.jpg',
+      'tiles/up/1/1/0.jpg',
+      'tiles/up/1/1/1.jpg',
+      'tiles/up/manifest.json',
+    ]);
+    expect(s3.rejectedSignatures).toEqual([]);
+  });
+});
