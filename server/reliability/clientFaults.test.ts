@@ -1,0 +1,155 @@
+import { randomBytes } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { pino } from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Stack } from '../../e2e/harness/startStack.js';
+import { BATCH_MEDIA_TYPE, type BatchFrame, readBatchFrames } from '../../src/protocol/batchFraming.js';
+import { createTileServer, type TileServer } from '../createTileServer.js';
+import { engineIdle, get, startFaultStack, tileFiles, tilePathOf } from './faultKit.js';
+
+/** Polls `f` until true or the deadline passes (then fails with `what`). */
+async function eventually(f: () => boolean, what: string, timeoutMs = 3_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!f()) {
+    if (Date.now() > end) throw new Error(`not within ${timeoutMs} ms: ${what}`);
+    await sleep(20);
+  }
+}
+
+describe('fault matrix: client aborts and server restarts', () => {
+  let stack: Stack | undefined;
+  let extra: TileServer | undefined;
+  afterEach(async () => {
+    await extra?.close();
+    await stack?.close();
+    extra = undefined;
+    stack = undefined;
+  });
+
+  it('a client leaving mid-batch aborts the origin fetches nobody else waits for; nothing partial is cached', async () => {
+    const files = tileFiles('ab', 8);
+    const keys = Object.keys(files);
+    const slow = new Set(keys.slice(4));
+    stack = await startFaultStack({
+      origin: { files, hang: (k) => slow.has(k) },
+      config: { originTimeoutMs: 10_000, originAttemptTimeoutMs: 10_000 },
+    });
+    const ac = new AbortController();
+    const q = keys.map((k) => `tiles=${k.slice(3)}`).join('&');
+    const res = await fetch(`${stack.serverUrl}/api/tiles/ab/batch?${q}`, {
+      headers: { Accept: BATCH_MEDIA_TYPE },
+      signal: ac.signal,
+    });
+    const got: BatchFrame[] = [];
+    await expect(
+      (async () => {
+        for await (const f of readBatchFrames(res.body!, ac.signal)) {
+          got.push(f);
+          if (got.length === 4) ac.abort();
+        }
+      })(),
+    ).rejects.toBeDefined();
+    // the four fast tiles came first, with the true bytes
+    for (const f of got) {
+      expect(f.kind).toBe('tile');
+      if (f.kind === 'tile')
+        expect(Buffer.from(f.body).equals(Buffer.from(files[`ab/${f.key}`]!))).toBe(true);
+    }
+    // the server noticed and cancelled the four hung origin requests
+    await eventually(() => stack!.origin.aborted() >= 4, 'origin requests aborted');
+    await engineIdle(stack);
+    // the hung tiles were not cached: fixed origin, they come from the origin with their bytes
+    stack.origin.set({ hang: false });
+    for (const k of slow) {
+      const r = await get(stack.serverUrl + tilePathOf(k));
+      expect(r.headers.get('x-tile-source')).toBe('origin');
+      expect(r.bytes.equals(Buffer.from(files[k]!))).toBe(true);
+    }
+  });
+
+  it('a client leaving mid-video-stream stops the origin read; the chunk cache keeps only whole chunks', async () => {
+    const video = randomBytes(512 * 1024);
+    stack = await startFaultStack({
+      origin: { files: { 'videos/clip.mp4': video }, slowBodyMs: 5 },
+      config: { originTimeoutMs: 30_000, originAttemptTimeoutMs: 30_000, videoChunkBytes: 64 * 1024 },
+    });
+    const ac = new AbortController();
+    const res = await fetch(`${stack.serverUrl}/api/video/clip.mp4`, { signal: ac.signal });
+    expect(res.status).toBe(200);
+    const reader = res.body!.getReader();
+    let seen = 0;
+    while (seen < 8 * 1024) seen += (await reader.read()).value?.length ?? 0;
+    ac.abort();
+    await eventually(() => stack!.origin.aborted() >= 1, 'origin video read aborted');
+    await engineIdle(stack);
+    for (const [, chunk] of stack.server.context.video.chunks.entries()) {
+      expect(chunk.length).toBe(64 * 1024);
+    }
+    // the whole file, fetched again with the origin fixed, is byte-exact
+    stack.origin.set({ slowBodyMs: 0 });
+    const again = await get(`${stack.serverUrl}/api/video/clip.mp4`);
+    expect(again.status).toBe(200);
+    expect(again.bytes.equals(video)).toBe(true);
+    const ranged = await get(`${stack.serverUrl}/api/video/clip.mp4`, {
+      headers: { Range: 'bytes=100000-200000' },
+    });
+    expect(ranged.status).toBe(206);
+    expect(ranged.bytes.equals(video.subarray(100000, 200001))).toBe(true);
+  });
+
+  it('a server restarted with requests in flight drains them (all answered, true bytes), then a new one serves', async () => {
+    const files = tileFiles('rs', 16);
+    const keys = Object.keys(files);
+    stack = await startFaultStack({ origin: { files, latencyMs: 300 } });
+    const port = Number(new URL(stack.serverUrl).port);
+    const singles = keys.slice(0, 8).map((k) => get(stack!.serverUrl + tilePathOf(k)));
+    const batch = get(
+      `${stack.serverUrl}/api/tiles/rs/batch?${keys
+        .slice(8)
+        .map((k) => `tiles=${k.slice(3)}`)
+        .join('&')}`,
+      { headers: { Accept: 'application/json' } },
+    );
+    await sleep(100); // all requests are now waiting on the origin
+    const closing = stack.server.close();
+    const answered = await Promise.all(singles);
+    for (const [i, r] of answered.entries()) {
+      expect(r.status).toBe(200);
+      expect(r.bytes.equals(Buffer.from(files[keys[i]!]!))).toBe(true);
+    }
+    const b = JSON.parse((await batch).bytes.toString()) as { tiles: Record<string, string | null> };
+    for (const k of keys.slice(8))
+      expect(Buffer.from(b.tiles[k.slice(3)]!, 'base64').equals(Buffer.from(files[k]!))).toBe(true);
+    await closing;
+    // the old process no longer accepts
+    await expect(fetch(stack.serverUrl + tilePathOf(keys[0]!))).rejects.toThrow();
+    // a new server on the same port answers (cold cache: from the origin again)
+    extra = createTileServer({ ...stack.config, port }, { logger: pino({ level: 'silent' }) });
+    const { url } = await extra.listen();
+    expect(Number(new URL(url).port)).toBe(port);
+    const r = await get(url + tilePathOf(keys[0]!));
+    expect(r.status).toBe(200);
+    expect(r.headers.get('x-tile-source')).toBe('origin');
+    expect(r.bytes.equals(Buffer.from(files[keys[0]!]!))).toBe(true);
+    expect((extra.server.address() as AddressInfo).port).toBe(port);
+  });
+
+  it('a server whose drain deadline passes cuts the stragglers instead of hanging the shutdown', async () => {
+    const files = tileFiles('dl', 2);
+    stack = await startFaultStack({
+      origin: { files, hang: true },
+      config: { shutdownTimeoutMs: 300, originTimeoutMs: 20_000, originAttemptTimeoutMs: 20_000 },
+    });
+    const pending = fetch(stack.serverUrl + tilePathOf(Object.keys(files)[0]!)).then(
+      (r) => r.status,
+      () => 'cut' as const,
+    );
+    await sleep(100);
+    const t0 = Date.now();
+    await stack.server.close();
+    expect(Date.now() - t0).toBeLessThan(2_000);
+    expect(await pending).toBe('cut');
+    await eventually(() => stack!.origin.aborted() >= 1, 'hung origin request aborted after shutdown');
+  });
+});
