@@ -125,7 +125,9 @@ export function createTileServer(config: ServerConfig, deps: TileServerDeps = {}
           if (!server.listening) resolve();
           else server.close(() => resolve());
         });
+        // Keep-alive sockets become idle as their last response ends: close them as they do.
         server.closeIdleConnections();
+        const sweeper = setInterval(() => server.closeIdleConnections(), 25);
         let timer: NodeJS.Timeout | undefined;
         const deadline = new Promise<void>((resolve) => {
           timer = setTimeout(() => {
@@ -136,6 +138,7 @@ export function createTileServer(config: ServerConfig, deps: TileServerDeps = {}
         });
         await Promise.race([drained, deadline]);
         clearTimeout(timer);
+        clearInterval(sweeper);
         await Promise.allSettled([engine.close(), shared.close()]);
       })();
       return closing;
