@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
+import { asJson } from '../e2e/harness/asJson.js';
 import { type Stack, type StackOptions, startStack } from '../e2e/harness/startStack.js';
 
 let stack: Stack | undefined;
@@ -33,7 +34,7 @@ describe('cache-clear', () => {
     const s = await start({ origin: { files: {} } });
     const r = await clear(s, 'sample', 'Bearer anything');
     expect(r.status).toBe(403);
-    expect((await r.json()).error.code).toBe('FORBIDDEN');
+    expect((await r.json().then(asJson)).error.code).toBe('FORBIDDEN');
   });
 
   it('needs the owner token: 401 without, 403 wrong, 200 right; then the origin is asked again', async () => {
@@ -48,7 +49,7 @@ describe('cache-clear', () => {
     expect((await fetch(`${s.serverUrl}/api/tiles/sample/cache-clear`)).status).toBe(405);
     const ok = await clear(s, 'sample', 'Bearer owner-secret');
     expect(ok.status).toBe(200);
-    expect(await ok.json()).toEqual({ dataset_id: 'sample', cleared: 1, generation: 1 });
+    expect(await ok.json().then(asJson)).toEqual({ dataset_id: 'sample', cleared: 1, generation: 1 });
     const again = await fetch(`${s.serverUrl}/api/tiles/sample/0/0/0.png`);
     expect(again.headers.get('x-tile-source')).toBe('origin');
     expect(s.origin.count('sample/0/0/0.png')).toBe(2);
@@ -78,7 +79,7 @@ describe('cache-stats, healthz, metrics', () => {
     for (let i = 0; i < 3; i++)
       await (await fetch(`${s.serverUrl}/api/tiles/sample/0/0/0.png`)).arrayBuffer();
     await (await fetch(`${s.serverUrl}/api/tiles/sample/1/1/1.png`)).arrayBuffer();
-    const body = await (await fetch(`${s.serverUrl}/api/tiles/sample/cache-stats`)).json();
+    const body = await (await fetch(`${s.serverUrl}/api/tiles/sample/cache-stats`)).json().then(asJson);
     expect(body.dataset_id).toBe('sample');
     const st = body.stats;
     for (const k of [
@@ -106,7 +107,7 @@ describe('cache-stats, healthz, metrics', () => {
     const s = await start({ origin: { files: { 'sample/0/0/0.png': png } } });
     await (await fetch(`${s.serverUrl}/api/tiles/sample/0/0/0.png`)).arrayBuffer();
     const h = await fetch(`${s.serverUrl}/healthz`);
-    expect(await h.json()).toMatchObject({ status: 'ok' });
+    expect(await h.json().then(asJson)).toMatchObject({ status: 'ok' });
     const m = await fetch(`${s.serverUrl}/metrics`);
     expect(m.headers.get('content-type')).toContain('text/plain');
     const text = await m.text();

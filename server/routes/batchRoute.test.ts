@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
+import { asJson } from '../../e2e/harness/asJson.js';
 import { type Stack, type StackOptions, startStack } from '../../e2e/harness/startStack.js';
 import { BATCH_MEDIA_TYPE, type BatchFrame, BatchFrameDecoder } from '../../src/protocol/batchFraming.js';
 
@@ -40,7 +41,7 @@ describe('batch route (JSON)', () => {
     const keys = ['2/0/0.png', '2/1/0.png', '2/3/3.png'];
     const r = await fetch(`${s.serverUrl}/api/tiles/sample/batch?${query(keys)}`);
     expect(r.status).toBe(200);
-    const body = await r.json();
+    const body = await r.json().then(asJson);
     expect(body.dataset_id).toBe('sample');
     expect(body.count).toBe(2);
     expect(Buffer.from(body.tiles['2/0/0.png'], 'base64').equals(tiles['sample/2/0/0.png']!)).toBe(true);
@@ -49,7 +50,7 @@ describe('batch route (JSON)', () => {
     expect(body.cache_stats.cache_hits + body.cache_stats.cache_misses).toBe(body.cache_stats.total_requests);
     expect(s.origin.count('sample/2/0/0.png')).toBe(1);
     // Second batch: all from memory.
-    await (await fetch(`${s.serverUrl}/api/tiles/sample/batch?${query(keys)}`)).json();
+    await (await fetch(`${s.serverUrl}/api/tiles/sample/batch?${query(keys)}`)).json().then(asJson);
     expect(s.origin.count('sample/2/0/0.png')).toBe(1);
   });
 
@@ -60,7 +61,7 @@ describe('batch route (JSON)', () => {
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ tiles: ['2/2/0.png'] }),
     });
-    const body = await r.json();
+    const body = await r.json().then(asJson);
     expect(Buffer.from(body.tiles['2/2/0.png'], 'base64').equals(tiles['sample/2/2/0.png']!)).toBe(true);
   });
 
@@ -69,7 +70,7 @@ describe('batch route (JSON)', () => {
     const keys = Array.from({ length: 101 }, (_, i) => `7/${i}/0.png`);
     const r = await fetch(`${s.serverUrl}/api/tiles/sample/batch?${query(keys)}`);
     expect(r.status).toBe(400);
-    const body = await r.json();
+    const body = await r.json().then(asJson);
     expect(body.error.code).toBe('TOO_MANY_TILES');
     expect(body.error.message).toContain('100');
     expect(body.error.limit).toBe(100);
@@ -95,7 +96,7 @@ describe('batch route (JSON)', () => {
     const s = await start({ origin: { files: tiles } });
     const r = await fetch(`${s.serverUrl}/api/tiles/sample/batch${q}`, { method, body });
     expect(r.status).toBe(status);
-    expect((await r.json()).error.code).toBe(code);
+    expect((await r.json().then(asJson)).error.code).toBe(code);
     expect(s.origin.count()).toBe(0);
     expect((await fetch(`${s.serverUrl}/api/tiles/sample/batch?tiles=2/0/0.png`)).status).toBe(200);
   });
@@ -104,7 +105,7 @@ describe('batch route (JSON)', () => {
     const s = await start({ origin: { files: tiles } });
     const r = await fetch(`${s.serverUrl}/api/tiles/bad.id/batch?tiles=0/0/0.png`);
     expect(r.status).toBe(400);
-    expect((await r.json()).error.code).toBe('BAD_DATASET');
+    expect((await r.json().then(asJson)).error.code).toBe('BAD_DATASET');
   });
 });
 

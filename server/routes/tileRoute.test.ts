@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
+import { asJson } from '../../e2e/harness/asJson.js';
 import { type Stack, type StackOptions, startStack } from '../../e2e/harness/startStack.js';
 
 let stack: Stack | undefined;
@@ -68,7 +69,7 @@ describe('single tile route', () => {
     for (let i = 0; i < 3; i++) {
       const r = await fetch(`${s.serverUrl}/api/tiles/sample/3/1/1.jpg`);
       expect(r.status).toBe(404);
-      expect((await r.json()).error.code).toBe('NOT_FOUND');
+      expect((await r.json().then(asJson)).error.code).toBe('NOT_FOUND');
     }
     expect(s.origin.count()).toBe(3); // jpg, png, webp once
   });
@@ -89,7 +90,7 @@ describe('single tile route', () => {
     const r = await fetch(`${s.serverUrl}${path}`);
     expect(r.status).toBe(status);
     expect(r.headers.get('content-type')).toContain('application/json');
-    const body = await r.json();
+    const body = await r.json().then(asJson);
     expect(body.error.code).toBe(code);
     expect(JSON.stringify(body)).not.toMatch(/at .*\.ts:\d+/);
     expect(s.origin.count()).toBe(0);
@@ -100,7 +101,7 @@ describe('single tile route', () => {
     const s = await start({ origin: { files: {} } });
     const r = await fetch(`${s.serverUrl}/api/tiles/sample/0/0/0.jpg`, { method: 'POST' });
     expect(r.status).toBe(405);
-    expect((await r.json()).error.code).toBe('METHOD_NOT_ALLOWED');
+    expect((await r.json().then(asJson)).error.code).toBe('METHOD_NOT_ALLOWED');
   });
 
   it('maps an origin 5xx to 502 JSON, and serves a stale copy instead when it has one', async () => {
@@ -115,7 +116,7 @@ describe('single tile route', () => {
     });
     const bad = await fetch(`${s.serverUrl}/api/tiles/sample/1/1/1.png`);
     expect(bad.status).toBe(502);
-    expect((await bad.json()).error.code).toBe('ORIGIN_ERROR');
+    expect((await bad.json().then(asJson)).error.code).toBe('ORIGIN_ERROR');
     await (await fetch(`${s.serverUrl}/api/tiles/sample/0/0/0.png`)).arrayBuffer();
     now += 5_000; // past freshness
     s.origin.set({ status: () => 503 });
@@ -140,7 +141,7 @@ describe('single tile route', () => {
     const over = rs.filter((r) => r.status === 503);
     expect(over.length).toBeGreaterThan(0);
     expect(Number(over[0]!.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
-    expect((await over[0]!.json()).error.code).toBe('OVERLOADED');
+    expect((await over[0]!.json().then(asJson)).error.code).toBe('OVERLOADED');
     expect(rs.filter((r) => r.status === 200).length).toBeGreaterThan(0);
     await Promise.all(rs.map((r) => r.arrayBuffer().catch(() => undefined)));
   });
@@ -200,7 +201,8 @@ describe('single tile route', () => {
       );
       expect(s.server.context.tiles.cache.bytes).toBeLessThanOrEqual(100_000);
     }
-    const stats = (await (await fetch(`${s.serverUrl}/api/tiles/flood/cache-stats`)).json()).stats;
+    const stats = (await (await fetch(`${s.serverUrl}/api/tiles/flood/cache-stats`)).json().then(asJson))
+      .stats;
     expect(stats.cache_bytes).toBeLessThanOrEqual(100_000);
     expect(stats.evictions).toBeGreaterThan(200);
     expect(stats.cache_hits + stats.cache_misses).toBe(stats.total_requests);

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
+import { asJson } from '../../e2e/harness/asJson.js';
 import { type Stack, type StackOptions, startStack } from '../../e2e/harness/startStack.js';
 
 let stack: Stack | undefined;
@@ -128,7 +129,7 @@ describe('video route', () => {
     const s = await start();
     const missing = await fetch(`${s.serverUrl}/api/video/nope.mp4`);
     expect(missing.status).toBe(404);
-    expect((await missing.json()).error.code).toBe('NOT_FOUND');
+    expect((await missing.json().then(asJson)).error.code).toBe('NOT_FOUND');
     for (const id of ['..%2F..%2Fetc%2Fpasswd', '.hidden', 'a..b.mp4', '%00']) {
       const r = await fetch(`${s.serverUrl}/api/video/${id}`);
       expect(r.status, id).toBe(400);
