@@ -144,7 +144,18 @@ export async function startMockOrigin(initial: MockOriginOptions = {}, listenPor
       if (bucket) await bucket.take(piece.length, done);
       if (opts.slowBodyMs && off > 0) await sleep(opts.slowBodyMs, undefined, { signal: done });
       off += piece.length;
-      if (!res.write(piece)) await new Promise((r) => res.once('drain', r));
+      if (!res.write(piece)) {
+        // Wait for the client to read, but never past the connection's end.
+        await new Promise<void>((r) => {
+          const go = () => {
+            res.off('drain', go);
+            res.off('close', go);
+            r();
+          };
+          res.once('drain', go);
+          res.once('close', go);
+        });
+      }
     }
     if (done.aborted) return;
     if (reset) {

@@ -2,6 +2,7 @@ import { cpus } from 'node:os';
 import type { Readable } from 'node:stream';
 import { finished } from 'node:stream';
 import { TileError } from '../../src/protocol/errors.js';
+import { discard } from '../origin/discard.js';
 import type { Origin, OriginObject } from '../origin/Origin.js';
 import { CircuitBreaker } from './CircuitBreaker.js';
 import { Coalescer } from './Coalescer.js';
@@ -150,7 +151,7 @@ export class FetchEngine {
       const obj = await this.#withRetries(d.signal, deadlineAt, async (as) => {
         const o = await this.#origin.get(key, { signal: as, ...(opts.range ? { range: opts.range } : {}) });
         if (o === null || o.status === 304) {
-          o?.body.destroy();
+          if (o) discard(o.body);
           return { value: o };
         }
         return { value: o, hold: o.body };

@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
 import { TileError } from '../../src/protocol/errors.js';
+import { discard } from '../origin/discard.js';
 
 /**
  * Reads a whole (small) body into one buffer. Refuses more than `maxBytes`
@@ -13,7 +14,7 @@ export async function readBody(
   maxBytes: number,
 ): Promise<Uint8Array> {
   if (contentLength !== undefined && contentLength > maxBytes) {
-    body.destroy();
+    discard(body);
     throw new TileError('ORIGIN_ERROR', 'origin object too large', {
       contentLength,
       maxBytes,
@@ -32,7 +33,7 @@ export async function readBody(
       chunks.push(b);
     }
   } catch (e) {
-    body.destroy();
+    discard(body);
     if (e instanceof TileError) throw e;
     throw new TileError('ORIGIN_UNAVAILABLE', 'origin body failed', { received: total }, { cause: e });
   }

@@ -12,6 +12,7 @@ import { S3Origin } from './S3Origin.js';
 
 // A real S3-compatible server on loopback that verifies SigV4 signatures
 // (s3rver's default account is S3RVER / S3RVER; a wrong secret gets 403).
+const same = (a: Uint8Array | undefined, b: Uint8Array) => !!a && Buffer.compare(a, b) === 0;
 const creds = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
 const video = new Uint8Array(100_000).map((_, i) => (i * 13) & 0xff);
 let server: { run(): Promise<AddressInfo>; close(): Promise<void> };
@@ -70,9 +71,9 @@ describe('S3Origin against s3rver', () => {
       const obj = await o.get('videos/sample.mp4', { signal, range: { start: 1000, end: 1999 } });
       expect(obj?.status).toBe(206);
       expect(obj?.totalSize).toBe(video.length);
-      expect(await readBody(obj!.body, obj!.contentLength, 1e6)).toEqual(video.subarray(1000, 2000));
+      expect(same(await readBody(obj!.body, obj!.contentLength, 1e6), video.subarray(1000, 2000))).toBe(true);
       const tail = await o.get('videos/sample.mp4', { signal, range: { start: 99_990 } });
-      expect(await readBody(tail!.body, tail!.contentLength, 1e6)).toEqual(video.subarray(99_990));
+      expect(same(await readBody(tail!.body, tail!.contentLength, 1e6), video.subarray(99_990))).toBe(true);
     } finally {
       await o.close();
     }

@@ -1,0 +1,59 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { isTileError } from '../../src/protocol/errors.js';
+import { readBody } from './readBody.js';
+import { type EngineFixture, rejection, same, startEngineFixture, until } from './testOrigin.js';
+
+const video = new Uint8Array(300_000).map((_, i) => (i * 17) & 0xff);
+let fx: EngineFixture | undefined;
+afterEach(async () => {
+  await fx?.close();
+  fx = undefined;
+});
+const live = () => new AbortController().signal;
+
+describe('FetchEngine.getStream', () => {
+  it('streams a ranged object and holds the slot until the body ends', async () => {
+    fx = await startEngineFixture({ files: { 'videos/v.mp4': video } }, { concurrency: 1 });
+    const obj = await fx.engine.getStream('videos/v.mp4', {
+      signal: live(),
+      range: { start: 1000, end: 200_999 },
+    });
+    expect(obj).toMatchObject({ status: 206, totalSize: video.length, contentLength: 200_000 });
+    expect(fx.engine.stats().inFlight).toBe(1);
+    expect(same(await readBody(obj!.body, obj!.contentLength, 1e6), video.subarray(1000, 201_000))).toBe(
+      true,
+    );
+    await until(() => fx!.engine.stats().inFlight === 0);
+    expect(fx.mock.requests[0]!.headers.range).toBe('bytes=1000-200999');
+  });
+
+  it('is not coalesced, resolves null on 404, and is not cut by the request deadline once streaming', async () => {
+    fx = await startEngineFixture(
+      { files: { v: video }, bandwidthBytesPerSec: 2_000_000 },
+      { requestTimeoutMs: 100, attemptTimeoutMs: 100 },
+    );
+    expect(await fx.engine.getStream('nope', { signal: live() })).toBeNull();
+    const [a, b] = await Promise.all([
+      fx.engine.getStream('v', { signal: live() }),
+      fx.engine.getStream('v', { signal: live() }),
+    ]);
+    expect(fx.mock.count('v')).toBe(2);
+    // ~0.3 s of body at 2 MB/s for both: longer than either deadline.
+    expect(same(await readBody(a!.body, a!.contentLength, 1e6), video)).toBe(true);
+    expect(same(await readBody(b!.body, b!.contentLength, 1e6), video)).toBe(true);
+  });
+
+  it('releases the origin request when the client aborts mid-body', async () => {
+    fx = await startEngineFixture({ files: { v: video }, slowBodyMs: 20 }, { concurrency: 1 });
+    const ctl = new AbortController();
+    const obj = await fx.engine.getStream('v', { signal: ctl.signal });
+    const reading = rejection(readBody(obj!.body, obj!.contentLength, 1e6));
+    setTimeout(() => ctl.abort(), 50);
+    expect(isTileError(await reading)).toBe(true);
+    await until(() => fx!.engine.stats().inFlight === 0 && fx!.mock.aborted() === 1);
+    // The slot is free: the next stream is served.
+    fx.mock.set({ slowBodyMs: undefined });
+    const next = await fx.engine.getStream('v', { signal: live() });
+    expect((await readBody(next!.body, next!.contentLength, 1e6)).length).toBe(video.length);
+  });
+});
