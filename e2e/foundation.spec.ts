@@ -53,7 +53,7 @@ test('a page served by the companion server loads a tile and a batch from the mo
   await writeFile(path.join(dir, 'index.html'), PAGE);
   stack = await startStack({ origin: { files, latencyMs: 20 }, config: { staticDir: dir } });
   await page.goto(`${stack.serverUrl}/`);
-  const out = await page.evaluate(() => (window as unknown as { run: () => Promise<unknown> }).run());
+  const out = await page.evaluate(() => (globalThis as unknown as { run: () => Promise<unknown> }).run());
   const r = out as {
     single: { status: number; type: string; source: string; hex: string };
     batch: { status: number; count: number; hex: Record<string, string | null> };
