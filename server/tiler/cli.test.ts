@@ -208,3 +208,50 @@ describe('tile-accelerator --upload and upload', () => {
     expect(s3.rejectedSignatures).toEqual([]);
   });
 });
+
+describe('tile-accelerator serve', () => {
+  it("starts the companion server on the tiler's output and stops on SIGTERM with exit 0", async () => {
+    const built = await cli([
+      'tile',
+      'in.png',
+      '-d',
+      'served',
+      '--out',
+      'served',
+      '--max-zoom',
+      '2',
+      '--quiet',
+    ]);
+    expect(built.code).toBe(0);
+    const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--host', '127.0.0.1'], {
+      cwd: tmp,
+      env: { ...process.env, TILES_DIR: 'served', LOG_LEVEL: 'warn' },
+    });
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        let out = '';
+        const timer = setTimeout(() => reject(new Error(`no listening line in 15 s: ${out}`)), 15_000);
+        child.stdout.on('data', (d: Buffer) => {
+          out += d;
+          const m = /listening on (http:\/\/[\d.]+:\d+)/.exec(out);
+          if (m) {
+            clearTimeout(timer);
+            resolve(m[1]!);
+          }
+        });
+        child.on('exit', (code) => reject(new Error(`server exited early with ${code}`)));
+      });
+      const res = await fetch(`${url}/api/tiles/served/1/1/0.jpg`);
+      expect(res.status).toBe(200);
+      const body = Buffer.from(await res.arrayBuffer());
+      expect(body.equals(await readFile(path.join(tmp, 'served', 'served', '1', '1', '0.jpg')))).toBe(true);
+      // z2 is 1024x683: row 3 is past the image's bottom, a real 404.
+      expect((await fetch(`${url}/api/tiles/served/2/1/2.jpg`)).status).toBe(200);
+      expect((await fetch(`${url}/api/tiles/served/2/1/3.jpg`)).status).toBe(404);
+    } finally {
+      const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+    }
+  });
+});
