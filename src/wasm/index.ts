@@ -25,3 +25,12 @@ export {
   instantiateCodecModule,
   simdSupported,
 } from './codecModule.js';
+export {
+  type DDSLevel,
+  type EncodeDDSOptions,
+  encodeDDS,
+  isOpaque,
+  mipCount,
+  type ParsedDDS,
+  parseDDS,
+} from './dds.js';
