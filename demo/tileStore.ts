@@ -169,6 +169,8 @@ export class TileStore {
       if (signal.aborted || isTileError(err, 'ABORTED')) return;
       e.state = 'error';
       e.retryAt = performance.now() + RETRY_MS;
+      // Nothing else may redraw a still view: wake it up for the retry.
+      setTimeout(() => this.#o.onChange(), RETRY_MS + 50);
       // fetch rejects with a TypeError only when no HTTP answer came back at all.
       if (err instanceof TypeError) this.#serverDown = true;
       else if (err instanceof Error && /^HTTP 5/.test(err.message)) this.#serverDown = true;

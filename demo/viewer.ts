@@ -23,12 +23,21 @@ export interface FrameInfo {
   complete: boolean;
   visible: number;
   missingVisible: number;
+  /** The camera this frame was drawn for (a test knows the frame is current). */
+  cam: Camera;
 }
 
 /** Owns the camera and draws a frame whenever something changed. */
 export class Viewer {
   cam: Camera;
-  last: FrameInfo = { level: 0, rendered: {}, complete: false, visible: 0, missingVisible: 0 };
+  last: FrameInfo = {
+    level: 0,
+    rendered: {},
+    complete: false,
+    visible: 0,
+    missingVisible: 0,
+    cam: { cx: 0, cy: 0, zoom: 0 },
+  };
   onFrame: ((f: FrameInfo) => void) | undefined;
   #dirty = false;
   #w = 0;
@@ -99,18 +108,36 @@ export class Viewer {
     const backdrop = level > ds.minZoom ? visibleTiles(ds, cam, ds.minZoom, w, h) : [];
     store.want([...visible, ...backdrop]);
 
-    // Painter's order, coarse to fine: a parent already decoded shows scaled
-    // under its children until they arrive, so the view never goes blank.
+    // A visible tile not decoded yet is stood in for by its nearest decoded
+    // ancestor, drawn scaled underneath (painter's order, coarse first), so the
+    // view never goes blank and no level is drawn where it is hidden anyway.
+    const under = new Map<string, TileRef>();
+    const ready: Array<{ img: TileImage; t: TileRef }> = [];
+    for (const t of visible) {
+      const img = store.get(t);
+      if (img) {
+        ready.push({ img, t });
+        continue;
+      }
+      for (let z = t.z - 1; z >= ds.minZoom; z--) {
+        const shift = t.z - z;
+        const a: TileRef = { z, x: t.x >> shift, y: t.y >> shift };
+        if (store.get(a)) {
+          under.set(`${a.z}/${a.x}/${a.y}`, a);
+          break;
+        }
+      }
+    }
     const draws: Array<{ img: TileImage; rect: Rect }> = [];
     const rendered: Record<number, number> = {};
-    for (let z = ds.minZoom; z <= level; z++) {
-      const tiles: TileRef[] = z === level ? visible : visibleTiles(ds, cam, z, w, h);
-      for (const t of tiles) {
-        const img = store.get(t);
-        if (!img) continue;
-        draws.push({ img, rect: tileRect(ds, cam, t, w, h) });
-        rendered[z] = (rendered[z] ?? 0) + 1;
-      }
+    const parents = [...under.values()].sort((a, b) => a.z - b.z);
+    for (const t of parents) {
+      draws.push({ img: store.get(t)!, rect: tileRect(ds, cam, t, w, h) });
+      rendered[t.z] = (rendered[t.z] ?? 0) + 1;
+    }
+    for (const { img, t } of ready) {
+      draws.push({ img, rect: tileRect(ds, cam, t, w, h) });
+      rendered[t.z] = (rendered[t.z] ?? 0) + 1;
     }
     this.renderer.frame(draws, w, h, this.#dpr);
     let missingVisible = 0;
@@ -126,6 +153,7 @@ export class Viewer {
       complete: done === visible.length,
       visible: visible.length,
       missingVisible,
+      cam: { ...cam },
     };
     this.onFrame?.(this.last);
   }

@@ -22,7 +22,7 @@ void main() { o = vec4(texture(t, uv).rgb, 1.0); }`;
 export function probeWebGL(
   canvas: HTMLCanvasElement,
 ): { gl: WebGL2RenderingContext; s3tc: boolean } | undefined {
-  const gl = canvas.getContext('webgl2', { antialias: false, alpha: false, preserveDrawingBuffer: true });
+  const gl = canvas.getContext('webgl2', { antialias: false, alpha: false, preserveDrawingBuffer: false });
   if (!gl) return undefined;
   return { gl, s3tc: gl.getExtension('WEBGL_compressed_texture_s3tc') !== null };
 }

@@ -1,0 +1,163 @@
+import { expect, type Page, test } from '@playwright/test';
+import sharp from 'sharp';
+import type { Stack } from '../harness/startStack.js';
+import { type DemoWindow, startDemoStack } from './demoStack.js';
+
+let stack: Stack;
+test.beforeAll(async () => {
+  stack = await startDemoStack();
+});
+test.afterAll(async () => {
+  await stack?.close();
+});
+
+/** Waits until every visible tile of the current level is drawn (or known missing). */
+async function waitComplete(page: Page, level?: number): Promise<void> {
+  await page.waitForFunction(
+    (lvl) => {
+      const d = (globalThis as DemoWindow).__demo;
+      const f = d?.frame();
+      if (!d || !f) return false;
+      const c = d.camera();
+      // The last frame must be of the current camera, not the view before a setCamera.
+      const current = f.cam.cx === c.cx && f.cam.cy === c.cy && f.cam.zoom === c.zoom;
+      return current && f.complete && f.visible > 0 && (lvl === null || f.level === lvl);
+    },
+    level ?? null,
+    { timeout: 40_000 },
+  );
+}
+
+const hook = <T>(page: Page, fn: (d: NonNullable<DemoWindow['__demo']>) => T): Promise<T> =>
+  page.evaluate(`(${fn.toString()})(window.__demo)`) as Promise<T>;
+
+/** Standard deviation of the luminance and the count of distinct coarse colours of a screenshot. */
+async function pictureStats(png: Buffer): Promise<{ stdev: number; colours: number }> {
+  const { data, info } = await sharp(png).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+  const colours = new Set<number>();
+  let sum = 0;
+  let sq = 0;
+  const n = info.width * info.height;
+  for (let i = 0; i < data.length; i += 3) {
+    const y = 0.299 * data[i]! + 0.587 * data[i + 1]! + 0.114 * data[i + 2]!;
+    sum += y;
+    sq += y * y;
+    colours.add(((data[i]! >> 4) << 8) | ((data[i + 1]! >> 4) << 4) | (data[i + 2]! >> 4));
+  }
+  return { stdev: Math.sqrt(sq / n - (sum / n) ** 2), colours: colours.size };
+}
+
+test('the viewer renders the sample at two zoom levels, and the screenshot is not blank', async ({
+  page,
+}) => {
+  await page.setViewportSize({ width: 1280, height: 800 });
+  await page.goto(`${stack.serverUrl}/`);
+  await waitComplete(page);
+  const first = await hook(page, (d) => d.frame());
+  expect(first.rendered[first.level]).toBe(first.visible);
+  const view = page.locator('#view');
+  const shot1 = await pictureStats(await view.screenshot());
+  expect(shot1.stdev).toBeGreaterThan(8);
+  expect(shot1.colours).toBeGreaterThan(50);
+
+  // Two levels deeper at the centre: new tiles, the parent level still drawn underneath while they load.
+  await hook(page, (d) => {
+    const c = { cx: 4096, cy: 3571, zoom: 4 };
+    d.setCamera(c);
+  });
+  await waitComplete(page, 4);
+  const deep = await hook(page, (d) => d.frame());
+  expect(deep.rendered[4]).toBe(deep.visible);
+  expect(deep.visible).toBeGreaterThanOrEqual(12);
+  const shot2 = await pictureStats(await view.screenshot());
+  expect(shot2.stdev).toBeGreaterThan(8);
+
+  // The README screenshot: back to the whole image with the panel filled in.
+  await hook(page, (d) => d.setCamera({ cx: 4096, cy: 3571, zoom: 2.6 }));
+  await waitComplete(page);
+  await page.waitForTimeout(1500);
+  await page.screenshot({ path: 'docs/screenshot.png' });
+});
+
+test('no main-thread long task over 50 ms while 64+ tiles decode in the pool', async ({ page }) => {
+  test.setTimeout(150_000);
+  await page.setViewportSize({ width: 1280, height: 800 });
+  await page.addInitScript(() => {
+    const w = globalThis as DemoWindow;
+    w.__longTasks = [];
+    new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) w.__longTasks!.push(e.duration);
+    }).observe({ type: 'longtask', buffered: false });
+  });
+  await page.goto(`${stack.serverUrl}/?sw=off`);
+  await waitComplete(page);
+  // Page start-up (script parse, WebGL and worker set-up) is not tile decoding: measure from here.
+  const before = await page.evaluate(() => {
+    const w = globalThis as DemoWindow;
+    w.__longTasks = [];
+    return w.__demo!.store().uploads;
+  });
+  // Five disjoint full-resolution views of about 20 new tiles each.
+  for (const [cx, cy] of [
+    [1300, 1300],
+    [4096, 3571],
+    [6800, 5800],
+    [6800, 1300],
+    [1300, 5800],
+  ] as const) {
+    await page.evaluate(`window.__demo.setCamera({ cx: ${cx}, cy: ${cy}, zoom: 5 })`);
+    await waitComplete(page, 5);
+  }
+  const { uploads, longTasks } = await page.evaluate(() => {
+    const w = globalThis as DemoWindow;
+    return { uploads: w.__demo!.store().uploads, longTasks: w.__longTasks! };
+  });
+  expect(uploads - before).toBeGreaterThanOrEqual(64);
+  expect(longTasks.filter((d) => d > 50)).toEqual([]);
+});
+
+test('the WebGL path uploads BC1 textures when WEBGL_compressed_texture_s3tc exists', async ({ page }) => {
+  await page.goto(`${stack.serverUrl}/?sw=off`);
+  const hasS3tc = await page.evaluate(() => {
+    const gl = document.createElement('canvas').getContext('webgl2');
+    return !!gl?.getExtension('WEBGL_compressed_texture_s3tc');
+  });
+  await waitComplete(page);
+  const info = await hook(page, (d) => ({
+    renderer: d.renderer,
+    why: d.rendererReason,
+    format: d.textureFormat,
+    store: d.store(),
+  }));
+  if (!hasS3tc) {
+    expect(info.renderer).not.toBe('webgl-bc1');
+    return;
+  }
+  expect(info.renderer, info.why).toBe('webgl-bc1');
+  expect(info.format).toBe('COMPRESSED_RGB_S3TC_DXT1_EXT');
+  // 256 x 256 BC1 = 32 KiB per tile: 8x less than RGBA8.
+  expect(info.store.ready).toBeGreaterThan(0);
+  expect(info.store.textureBytes).toBe(info.store.ready * 32 * 1024);
+});
+
+test('the canvas 2D fallback works when forced with ?renderer=canvas', async ({ page }) => {
+  await page.setViewportSize({ width: 1024, height: 700 });
+  await page.goto(`${stack.serverUrl}/?sw=off&renderer=canvas`);
+  await waitComplete(page);
+  const info = await hook(page, (d) => ({ renderer: d.renderer, frame: d.frame() }));
+  expect(info.renderer).toBe('canvas');
+  expect(info.frame.rendered[info.frame.level]).toBe(info.frame.visible);
+  const stats = await pictureStats(await page.locator('#view').screenshot());
+  expect(stats.stdev).toBeGreaterThan(8);
+});
+
+test('shows missing tiles and a server-down state instead of failing silently', async ({ page }) => {
+  await page.goto(`${stack.serverUrl}/?sw=off`);
+  await waitComplete(page);
+  await expect(page.locator('#status')).toBeHidden();
+  await stack.server.close();
+  await hook(page, (d) => d.setCamera({ cx: 8000, cy: 7000, zoom: 5 }));
+  await expect(page.locator('#status')).toHaveClass(/down/, { timeout: 10_000 });
+  await expect(page.locator('#status')).toContainText('Server unreachable');
+  expect(await hook(page, (d) => d.store().serverDown)).toBe(true);
+});
