@@ -1,4 +1,4 @@
-import sharp from 'sharp';
+import sharp, { type OutputInfo } from 'sharp';
 import { TileError } from '../../src/protocol/errors.js';
 import { initCodecs } from '../../src/wasm/codecModule.js';
 import { encodeDDS } from '../../src/wasm/dds.js';
@@ -27,7 +27,7 @@ export async function rasterToDDS(
 ): Promise<Uint8Array> {
   if (signal.aborted) throw aborted(signal);
   const codecs = await initCodecs();
-  let decoded: { data: Buffer; info: sharp.OutputInfo };
+  let decoded: { data: Buffer; info: OutputInfo };
   try {
     decoded = await sharp(raster, { limitInputPixels: MAX_PIXELS, failOn: 'error' })
       .ensureAlpha()
