@@ -88,6 +88,12 @@ describe('ensureSampleDataset', () => {
     const second = await ensureSampleDataset(root, { sourceImage: source, maxZoom: 2 });
     expect(second.created).toBe(false);
     expect((await stat(tile)).mtimeMs).toBe(before);
+    // A lost or truncated clip is restored without rebuilding the tiles.
+    const clip = path.join(root, 'videos', 'sample.mp4');
+    await writeFile(clip, 'truncated');
+    expect((await ensureSampleDataset(root, { sourceImage: source, maxZoom: 2 })).created).toBe(true);
+    expect((await readFile(clip)).equals(await readFile(SAMPLE_SOURCE_VIDEO))).toBe(true);
+    expect((await stat(tile)).mtimeMs).toBe(before);
   });
 
   it('shares one build between concurrent callers', async () => {

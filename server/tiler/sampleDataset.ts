@@ -31,12 +31,11 @@ export interface EnsureSampleResult {
 // One build per root per process: concurrent callers (e.g. two start-up paths) share it.
 const inFlight = new Map<string, Promise<EnsureSampleResult>>();
 
-async function exists(p: string): Promise<boolean> {
+async function sizeOf(p: string): Promise<number | undefined> {
   try {
-    await stat(p);
-    return true;
+    return (await stat(p)).size;
   } catch {
-    return false;
+    return undefined;
   }
 }
 
@@ -79,8 +78,10 @@ async function build(root: string, opts: EnsureSampleOptions): Promise<EnsureSam
     created = true;
     opts.log?.(`sample dataset ready in ${Date.now() - started} ms`);
   }
-  if (created || !(await exists(video))) {
-    await copyAtomically(opts.sourceVideo ?? SAMPLE_SOURCE_VIDEO, video);
+  // The clip is re-copied when missing or when the committed fixture changed size.
+  const sourceVideo = opts.sourceVideo ?? SAMPLE_SOURCE_VIDEO;
+  if (created || (await sizeOf(video)) !== (await sizeOf(sourceVideo))) {
+    await copyAtomically(sourceVideo, video);
     created = true;
   }
   return { dataset: 'sample', dir, created };
