@@ -52,6 +52,8 @@ export class CircuitBreaker {
   }
 
   failure(): void {
+    // A late failure from an attempt started before the circuit opened must not extend the open period.
+    if (this.#state === 'open') return;
     this.#trialInFlight = false;
     this.#failures++;
     if (this.#state === 'half-open' || this.#failures >= this.o.failureThreshold) {

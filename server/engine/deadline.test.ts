@@ -1,0 +1,45 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { isTileError } from '../../src/protocol/errors.js';
+import { errorFromSignal, sleep, withDeadline } from './deadline.js';
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe('deadlines', () => {
+  it('aborts with its own code after ms, or with the parent reason first', async () => {
+    vi.useFakeTimers();
+    const parent = new AbortController();
+    const d = withDeadline(parent.signal, 100, 'ORIGIN_TIMEOUT');
+    await vi.advanceTimersByTimeAsync(100);
+    expect(isTileError(errorFromSignal(d.signal), 'ORIGIN_TIMEOUT')).toBe(true);
+    const e = withDeadline(parent.signal, 100, 'DEADLINE_EXCEEDED');
+    parent.abort();
+    expect(isTileError(errorFromSignal(e.signal), 'ABORTED')).toBe(true);
+    e.clear();
+  });
+
+  it('leaves no timer behind once cleared', () => {
+    vi.useFakeTimers();
+    const d = withDeadline(new AbortController().signal, 1000, 'DEADLINE_EXCEEDED');
+    expect(vi.getTimerCount()).toBe(1);
+    d.clear();
+    expect(vi.getTimerCount()).toBe(0);
+    expect(d.signal.aborted).toBe(false);
+  });
+
+  it('maps a TimeoutError reason to DEADLINE_EXCEEDED', () => {
+    const c = new AbortController();
+    c.abort(new DOMException('t', 'TimeoutError'));
+    expect(errorFromSignal(c.signal).code).toBe('DEADLINE_EXCEEDED');
+  });
+
+  it('sleep rejects on abort and clears its timer', async () => {
+    vi.useFakeTimers();
+    const c = new AbortController();
+    const p = sleep(1000, c.signal).catch((e: unknown) => e);
+    c.abort();
+    expect(isTileError(await p, 'ABORTED')).toBe(true);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+});
