@@ -73,7 +73,8 @@ export function createHandler(ctx: ServerContext, metrics: Registry) {
           });
         });
       }
-      methods(req, 'GET', 'HEAD');
+      // Inline method check: this is the hot path, no rest-argument array per request.
+      if (req.method !== 'GET' && req.method !== 'HEAD') methods(req, 'GET', 'HEAD');
       if (config.apiToken !== undefined) requireToken(req, config.apiToken, false);
       tileRoute(req, res, ctx, rest);
       return;
