@@ -63,3 +63,13 @@ describe('LocalDirOrigin', () => {
     ).toBe(true);
   });
 });
+
+describe('LocalDirOrigin abort', () => {
+  it('releases the file stream when the request is aborted before reading', async () => {
+    const ctl = new AbortController();
+    const o = await origin.get('sample/0/0/0.png', { signal: ctl.signal });
+    ctl.abort();
+    await new Promise((r) => setTimeout(r, 20));
+    expect(o?.body.destroyed).toBe(true);
+  });
+});

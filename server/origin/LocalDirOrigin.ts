@@ -50,6 +50,8 @@ export class LocalDirOrigin implements Origin {
     if (signal.aborted) throw new TileError('ABORTED', 'aborted before the read');
     // `signal` makes the stream destroy itself (and close the fd) on abort.
     const body = size === 0 ? Readable.from([]) : createReadStream(path, { start, end, signal });
+    // An abort before anyone reads emits AbortError; unread bodies must not crash the process.
+    body.on('error', () => {});
     return { ...base, status, body, contentLength: end - start + 1 };
   }
 
