@@ -6,7 +6,6 @@ import { isTileError } from '../src/protocol/errors.js';
 import { buildEngine } from './buildEngine.js';
 import { loadConfig, type ServerConfig } from './config.js';
 import { createTileServer } from './createTileServer.js';
-import { ensureSampleDataset } from './tiler/sampleDataset.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../', import.meta.url));
 
@@ -14,6 +13,8 @@ const REPO_ROOT = fileURLToPath(new URL('../', import.meta.url));
 async function originDir(config: ServerConfig, log: pino.Logger): Promise<string | undefined> {
   if (config.s3 || config.r2PublicUrl || config.tilesDir) return config.tilesDir;
   const root = path.join(REPO_ROOT, 'data');
+  // Loaded only when needed: the tiler pulls in sharp, which a configured server never uses.
+  const { ensureSampleDataset } = await import('./tiler/sampleDataset.js');
   await ensureSampleDataset(root, { log: (m) => log.info(m) });
   return root;
 }
