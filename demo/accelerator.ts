@@ -1,6 +1,6 @@
 /** The part of D's page API (src/client) the demo uses. */
 export interface DemoAccelerator {
-  stats(): Promise<unknown> | unknown;
+  stats(): Promise<unknown>;
 }
 
 const KEY = 'tile-accelerator';
@@ -17,12 +17,12 @@ export function acceleratorWanted(params: URLSearchParams): boolean {
  * Resolves undefined when the browser has no service workers or registration
  * fails: the demo then loads tiles straight from the server.
  */
-export async function startAccelerator(timeoutMs = 4000): Promise<{ acc?: DemoAccelerator; note: string }> {
+export async function startAccelerator(timeoutMs = 6000): Promise<{ acc?: DemoAccelerator; note: string }> {
   if (!('serviceWorker' in navigator)) return { note: 'unsupported in this browser' };
   try {
     const { registerTileAccelerator } = await import('../src/client/index.js');
     const acc = await Promise.race([
-      registerTileAccelerator({ swUrl: '/tile-sw.js' }) as Promise<DemoAccelerator>,
+      registerTileAccelerator({ swUrl: '/tile-sw.js', controlTimeoutMs: 4000 }),
       new Promise<never>((_, reject) =>
         setTimeout(() => reject(new Error('registration timed out')), timeoutMs),
       ),

@@ -140,4 +140,38 @@ describe('worker pool in Chromium', () => {
     const bad = URL.createObjectURL(new Blob(['{"tiles": {"0/0/0.jpg": "@@@@"}}']));
     await expect(pool.fetchJsonBatch(bad)).rejects.toSatisfy((e) => isTileError(e, 'BAD_BASE64'));
   });
+
+  it('encodes a PNG to BC1 blocks and raw RGBA to BC3 in a worker with the WASM codec', async () => {
+    pool = createWorkerPool({ size: 1, createWorker: codecWorker });
+    const bc1 = await pool.decode(await testPng(), { as: 'bc1' });
+    expect(bc1).toMatchObject({ kind: 'blocks', format: 'bc1', width: 4, height: 2 });
+    expect(bc1.data.byteLength).toBe(8); // one 4x4 block (edge rows padded)
+    // Same bytes as the codec gives on the main thread for the same pixels (opaque source: alpha ignored).
+    const { initCodecs, encodeBC1 } = await import('../../wasm/index.js');
+    await initCodecs();
+    const px = await pool.decode(await testPng(), { as: 'rgba' });
+    expect(bc1.data).toEqual(encodeBC1(px.data, 4, 2, { quality: 'fast', alpha: 'ignore' }));
+    const rgba = new Uint8Array(8 * 8 * 4).fill(200);
+    const bc3 = await pool.decode(rgba, { as: 'bc3', rgba: { width: 8, height: 8 } });
+    expect(bc3).toMatchObject({ format: 'bc3', width: 8, height: 8 });
+    expect(bc3.data.byteLength).toBe(4 * 16);
+  });
+
+  it('decodes a DDS to RGBA and hands out its raw blocks for every mip level', async () => {
+    pool = createWorkerPool({ size: 1, createWorker: codecWorker });
+    const { initCodecs, encodeDDS, parseDDS, decodeBC1 } = await import('../../wasm/index.js');
+    await initCodecs();
+    const px = new Uint8Array(16 * 8 * 4).map((_, i) => (i % 4 === 3 ? 255 : (i * 13) & 255));
+    const dds = encodeDDS(px, 16, 8, { format: 'bc1', mipmaps: true });
+    const ref = parseDDS(dds);
+    const expected = decodeBC1(ref.levels[0]!.data, 16, 8);
+    const blocks = await pool.decode(dds.slice(), { as: 'blocks' });
+    expect(blocks.format).toBe('bc1');
+    expect(blocks.levels.map((l) => [l.width, l.height])).toEqual(ref.levels.map((l) => [l.width, l.height]));
+    expect(blocks.data).toEqual(ref.levels[0]!.data);
+    const rgba = await pool.decode(dds.slice(), { as: 'rgba' });
+    expect(rgba.data).toEqual(expected);
+    const truncated = dds.slice(0, dds.length - 10);
+    await expect(pool.decode(truncated, { as: 'rgba' })).rejects.toSatisfy((e) => isTileError(e));
+  });
 });

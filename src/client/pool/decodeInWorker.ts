@@ -11,6 +11,8 @@ export interface WorkerCodecs {
     width: number,
     height: number,
     quality: 'fast' | 'high',
+    /** Every alpha is 255 (JPEG, or the caller says so): BC1 may use its black index freely. */
+    opaque: boolean,
   ): Uint8Array;
 }
 
@@ -105,7 +107,14 @@ export class WorkerDecoder {
       case 'bc1':
       case 'bc3': {
         const codecs = await this.#codecsReady();
-        const blocks = codecs.encodeBlocks(req.as, rgba, width, height, req.quality ?? 'fast');
+        const blocks = codecs.encodeBlocks(
+          req.as,
+          rgba,
+          width,
+          height,
+          req.quality ?? 'fast',
+          isOpaque(rgba),
+        );
         return blocksResult(req.as, [{ width, height, data: own(blocks) }]);
       }
       default:
@@ -197,4 +206,10 @@ export function toErrorReply(e: unknown): {
     return { ok: false, code: code as TileError['code'], message, details: {} };
   }
   return { ok: false, code: 'INTERNAL', message, details: {} };
+}
+
+/** Every alpha byte is 255 (a JPEG always; checked, not assumed, for everything else). */
+function isOpaque(rgba: Uint8Array): boolean {
+  for (let i = 3; i < rgba.length; i += 4) if (rgba[i] !== 255) return false;
+  return true;
 }

@@ -1,48 +1,10 @@
 import { TileError } from '../../protocol/errors.js';
 import type { WorkerCodecs } from './decodeInWorker.js';
 import { type DecodedJsonBatch, decodeJsonBatchBody, extractCacheStats } from './jsonBatchBody.js';
-import type { BlockFormat, BlockLevel } from './types.js';
-
-/** The BC/DDS part of src/wasm as this module uses it (checked at run time, see `need`). */
-interface BcApi {
-  decodeBC1(blocks: Uint8Array, width: number, height: number): Uint8Array;
-  decodeBC3(blocks: Uint8Array, width: number, height: number): Uint8Array;
-  encodeBC1(
-    rgba: Uint8Array,
-    width: number,
-    height: number,
-    opts?: { quality?: 'fast' | 'high' },
-  ): Uint8Array;
-  encodeBC3(
-    rgba: Uint8Array,
-    width: number,
-    height: number,
-    opts?: { quality?: 'fast' | 'high' },
-  ): Uint8Array;
-  parseDDS(bytes: Uint8Array): {
-    format: string;
-    width: number;
-    height: number;
-    levels?: Array<{ width: number; height: number; data: Uint8Array }>;
-    mipmaps?: Array<{ width: number; height: number; data: Uint8Array }>;
-  };
-}
+import type { BlockLevel } from './types.js';
 
 // Loaded on first use: a page that only decodes JPEGs never fetches the .wasm.
 const wasm = () => import('../../wasm/index.js');
-
-function need<K extends keyof BcApi>(m: object, name: K): BcApi[K] {
-  const f = (m as Partial<BcApi>)[name];
-  if (typeof f !== 'function') throw new TileError('UNSUPPORTED', `the codec module has no ${name}`);
-  return f.bind(m) as BcApi[K];
-}
-
-function blockFormat(f: string): BlockFormat {
-  const v = f.toLowerCase();
-  if (v === 'bc1' || v === 'dxt1') return 'bc1';
-  if (v === 'bc3' || v === 'dxt5') return 'bc3';
-  throw new TileError('BAD_DDS', `unsupported DDS format ${f}`, { format: f });
-}
 
 /** The WASM codecs (src/wasm) behind the worker's codec interface. Usable on the main thread too. */
 export async function loadWasmCodecs(): Promise<WorkerCodecs> {
@@ -50,19 +12,22 @@ export async function loadWasmCodecs(): Promise<WorkerCodecs> {
   await m.initCodecs();
   return {
     parseDDS(bytes) {
-      const dds = need(m, 'parseDDS')(bytes);
-      const levels: BlockLevel[] = (dds.levels ?? dds.mipmaps ?? []).map((l) => ({
+      const dds = m.parseDDS(bytes);
+      const levels: BlockLevel[] = dds.levels.map((l) => ({
         width: l.width,
         height: l.height,
         data: l.data,
       }));
       if (levels.length === 0) throw new TileError('BAD_DDS', 'DDS file has no levels');
-      return { format: blockFormat(dds.format), width: dds.width, height: dds.height, levels };
+      return { format: dds.format, width: dds.width, height: dds.height, levels };
     },
     decodeBlocks: (format, blocks, width, height) =>
-      need(m, format === 'bc1' ? 'decodeBC1' : 'decodeBC3')(blocks, width, height),
-    encodeBlocks: (format, rgba, width, height, quality) =>
-      need(m, format === 'bc1' ? 'encodeBC1' : 'encodeBC3')(rgba, width, height, { quality }),
+      format === 'bc1' ? m.decodeBC1(blocks, width, height) : m.decodeBC3(blocks, width, height),
+    encodeBlocks: (format, rgba, width, height, quality, opaque) =>
+      format === 'bc1'
+        ? // An opaque source may use BC1's black index for dark texels (better quality, same bytes).
+          m.encodeBC1(rgba, width, height, { quality, alpha: opaque ? 'ignore' : 'keep' })
+        : m.encodeBC3(rgba, width, height, { quality }),
   };
 }
 
