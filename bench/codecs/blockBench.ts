@@ -1,0 +1,115 @@
+// BC1 quality/speed against libsquish (dxt-js), and decode speed against dxt-js and decode-dxt.
+import decodeDXT from 'decode-dxt';
+import dxt from 'dxt-js';
+import { decodeBC1, decodeBC3, encodeBC1, encodeBC3 } from '../../src/wasm/blockCodec.js';
+import type { CodecModule } from '../../src/wasm/codecModule.js';
+import type { BenchContext } from '../types.js';
+import { f1, f2, loadPhoto, PHOTOS, type Photo, psnrRgb, ratio, timeIt } from './measure.js';
+
+const UNIFORM = dxt.flags.ColourMetricUniform;
+
+interface Row {
+  name: string;
+  psnr: number;
+  mpix: number;
+}
+
+function encodeRow(name: string, photos: Photo[], mod: CodecModule, fn: (p: Photo) => Uint8Array): Row {
+  let psnr = 0;
+  let ms = 0;
+  let pixels = 0;
+  for (const p of photos) {
+    const t0 = performance.now();
+    const blocks = fn(p);
+    ms += performance.now() - t0;
+    pixels += p.width * p.height;
+    // every candidate is decoded by our decoder, which is bit-exact with libsquish's
+    psnr += psnrRgb(p.rgba, decodeBC1(blocks, p.width, p.height, undefined, mod));
+  }
+  return { name, psnr: psnr / photos.length, mpix: pixels / ms / 1000 };
+}
+
+export async function blockSection(ctx: BenchContext, mod: CodecModule): Promise<string> {
+  const names = ctx.quick ? PHOTOS.slice(0, 2) : PHOTOS;
+  const photos = await Promise.all(names.map((n) => loadPhoto(ctx.root, n)));
+  ctx.log(`codecs: BC1 encode on ${photos.length} photos`);
+  // warm up the JIT on a small image so the first timed photo is not penalised
+  encodeBC1(photos[0]!.rgba, photos[0]!.width, photos[0]!.height, { quality: 'high' }, mod);
+  const rows = [
+    encodeRow('ours `fast`', photos, mod, (p) =>
+      encodeBC1(p.rgba, p.width, p.height, { quality: 'fast' }, mod),
+    ),
+    encodeRow('ours `high`', photos, mod, (p) =>
+      encodeBC1(p.rgba, p.width, p.height, { quality: 'high' }, mod),
+    ),
+    encodeRow('libsquish RangeFit', photos, mod, (p) =>
+      dxt.compress(p.rgba, p.width, p.height, dxt.flags.DXT1 | dxt.flags.ColourRangeFit | UNIFORM).slice(),
+    ),
+    encodeRow('libsquish ClusterFit', photos, mod, (p) =>
+      dxt.compress(p.rgba, p.width, p.height, dxt.flags.DXT1 | dxt.flags.ColourClusterFit | UNIFORM).slice(),
+    ),
+  ];
+  const [fast, high, range, cluster] = rows as [Row, Row, Row, Row];
+  let md = `### BC1 encode (${photos.length} photos, ${f2(photos.reduce((a, p) => a + p.width * p.height, 0) / 1e6)} Mpix, one thread)\n\n`;
+  md += '| encoder | mean RGB PSNR (dB) | Mpix/s |\n| --- | --- | --- |\n';
+  for (const r of rows) md += `| ${r.name} | ${f2(r.psnr)} | ${f2(r.mpix)} |\n`;
+  md += '\n| target | measured | met |\n| --- | --- | --- |\n';
+  const t = (label: string, value: string, ok: boolean) =>
+    `| ${label} | ${value} | ${ok ? 'yes' : '**no**'} |\n`;
+  md += t('`high` PSNR ≥ ClusterFit', `${f2(high.psnr - cluster.psnr)} dB`, high.psnr >= cluster.psnr);
+  md += t('`high` ≥ 10× ClusterFit speed', ratio(high.mpix / cluster.mpix), high.mpix >= 10 * cluster.mpix);
+  md += t('`fast` ≥ RangeFit + 1 dB', `+${f2(fast.psnr - range.psnr)} dB`, fast.psnr >= range.psnr + 1);
+  md += t('`fast` ≥ 30 Mpix/s', `${f1(fast.mpix)} Mpix/s`, fast.mpix >= 30);
+  md += `\n${await decodeTable(ctx, photos[photos.length - 1]!, mod)}`;
+  return md;
+}
+
+async function decodeTable(ctx: BenchContext, p: Photo, mod: CodecModule): Promise<string> {
+  ctx.log('codecs: BC decode');
+  const { width: w, height: h } = p;
+  const bc1 = encodeBC1(p.rgba, w, h, { quality: 'fast' }, mod);
+  const bc3 = encodeBC3(p.rgba, w, h, { quality: 'fast' }, mod);
+  const out = new Uint8Array(w * h * 4);
+  const budget = ctx.quick ? 150 : 600;
+  const mpix = (ms: number) => (w * h) / ms / 1000;
+  // decode-dxt decodes whole blocks only: give it the 4-aligned part, count those pixels
+  const w4 = w & ~3;
+  const h4 = h & ~3;
+  const dv1 = new DataView(encodeBC1(crop(p, w4, h4), w4, h4, { quality: 'fast' }, mod).buffer);
+  const dv3 = new DataView(encodeBC3(crop(p, w4, h4), w4, h4, { quality: 'fast' }, mod).buffer);
+  const m4 = (ms: number) => (w4 * h4) / ms / 1000;
+  const rows: [string, number, number][] = [
+    [
+      'ours, into a reused buffer',
+      mpix(timeIt(() => decodeBC1(bc1, w, h, out, mod), budget)),
+      mpix(timeIt(() => decodeBC3(bc3, w, h, out, mod), budget)),
+    ],
+    [
+      'ours, new array per call',
+      mpix(timeIt(() => decodeBC1(bc1, w, h, undefined, mod), budget)),
+      mpix(timeIt(() => decodeBC3(bc3, w, h, undefined, mod), budget)),
+    ],
+    [
+      'libsquish (dxt-js)',
+      mpix(timeIt(() => dxt.decompress(bc1, w, h, dxt.flags.DXT1), budget)),
+      mpix(timeIt(() => dxt.decompress(bc3, w, h, dxt.flags.DXT5), budget)),
+    ],
+    [
+      'decode-dxt',
+      m4(timeIt(() => decodeDXT(dv1, w4, h4, 'dxt1'), budget)),
+      m4(timeIt(() => decodeDXT(dv3, w4, h4, 'dxt5'), budget)),
+    ],
+  ];
+  let md = `### BC decode (${p.name}, ${w}×${h}, one thread, Mpix/s)\n\n| decoder | BC1 | BC3 |\n| --- | --- | --- |\n`;
+  for (const [n, a, b] of rows) md += `| ${n} | ${f1(a)} | ${f1(b)} |\n`;
+  const [into] = rows;
+  md += `\nTargets: BC1 ≥ 500 Mpix/s: ${into[1] >= 500 ? 'met' : '**missed**'} (${f1(into[1])}); `;
+  md += `BC3 ≥ 300 Mpix/s: ${into[2] >= 300 ? 'met' : '**missed**'} (${f1(into[2])}).\n`;
+  return md;
+}
+
+function crop(p: Photo, w: number, h: number): Uint8Array {
+  const out = new Uint8Array(w * h * 4);
+  for (let y = 0; y < h; y++) out.set(p.rgba.subarray(y * p.width * 4, y * p.width * 4 + w * 4), y * w * 4);
+  return out;
+}

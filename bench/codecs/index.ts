@@ -1,0 +1,23 @@
+// Codec benchmarks (bench/run.ts runs this): BC1 quality and speed against libsquish,
+// BC decode against dxt-js and decode-dxt, base64 in Node and Chromium, worker scaling.
+import { instantiateCodecModule } from '../../src/wasm/codecModule.js';
+import type { BenchContext } from '../types.js';
+import { base64BrowserTable, base64NodeTable } from './base64Bench.js';
+import { blockSection } from './blockBench.js';
+import { workerTable } from './workerBench.js';
+
+export default async function codecs(ctx: BenchContext): Promise<string> {
+  const mod = await instantiateCodecModule();
+  const parts = [
+    `## Codecs (WASM, ${mod.flavour} build)`,
+    await blockSection(ctx, mod),
+    await base64NodeTable(ctx, mod),
+    await base64BrowserTable(ctx),
+    await workerTable(ctx),
+    'Method: every row is measured in the same process and run; images are the fixtures in ' +
+      '`fixtures/images` decoded by sharp; PSNR is over R, G, B of the decoded result (our decoder, ' +
+      'bit-exact with libsquish); libsquish runs with the uniform colour metric; throughput is mean ' +
+      'time per call after one warm-up call, including the copy into and out of WASM memory.',
+  ];
+  return parts.join('\n\n');
+}
