@@ -248,3 +248,33 @@ describe('Batcher', () => {
     expect(s.calls[0]!.keys[0]).toBe('4/2/0.png');
   });
 });
+
+describe('Batcher window', () => {
+  it('extends the window while misses keep coming, up to maxWaitMs', async () => {
+    const tiles: Record<string, string> = {};
+    for (let i = 0; i < 10; i++) tiles[`4/${i}/0.png`] = String(i);
+    const s = fakeServer({ tiles });
+    const b = batcher(s.fetch, { windowMs: 15, maxWaitMs: 1000 });
+    const ps: Promise<unknown>[] = [];
+    for (let i = 0; i < 10; i++) {
+      ps.push(b.request(req(`4/${i}/0.png`), live()));
+      await new Promise((r) => setTimeout(r, 3));
+    }
+    await Promise.all(ps);
+    expect(s.calls).toHaveLength(1);
+  });
+
+  it('sends at maxWaitMs even when misses never pause', async () => {
+    const tiles: Record<string, string> = {};
+    for (let i = 0; i < 16; i++) tiles[`4/${i}/0.png`] = String(i);
+    const s = fakeServer({ tiles });
+    const b = batcher(s.fetch, { windowMs: 10, maxWaitMs: 20 });
+    const ps: Promise<unknown>[] = [];
+    for (let i = 0; i < 16; i++) {
+      ps.push(b.request(req(`4/${i}/0.png`), live()));
+      await new Promise((r) => setTimeout(r, 4));
+    }
+    await Promise.all(ps);
+    expect(s.calls.length).toBeGreaterThan(1);
+  });
+});

@@ -18,7 +18,10 @@ export interface BatchItemRequest {
 }
 
 export interface BatcherOptions extends SingleFetchOptions {
+  /** Quiet gap that closes a batch window: each new miss extends the window by this much... */
   windowMs: number;
+  /** ...but never past this long after the window's first miss. */
+  maxWaitMs?: number;
   maxTiles: number;
   method: 'POST' | 'GET';
   /** Deadline of a whole batch response. */
@@ -46,6 +49,8 @@ interface InFlightBatch {
 interface Group {
   items: Item[];
   timer: ReturnType<typeof setTimeout> | undefined;
+  /** When the window's first miss arrived. */
+  opened: number;
 }
 
 /**
@@ -120,12 +125,20 @@ export class Batcher {
   private enqueue(batchUrl: string, item: Item): void {
     let g = this.groups.get(batchUrl);
     if (!g) {
-      g = { items: [], timer: undefined };
+      g = { items: [], timer: undefined, opened: performance.now() };
       this.groups.set(batchUrl, g);
     }
     g.items.push(item);
-    if (g.items.length >= this.o.maxTiles) this.flush(batchUrl);
-    else g.timer ??= setTimeout(() => this.flush(batchUrl), this.o.windowMs);
+    if (g.items.length >= this.o.maxTiles) {
+      this.flush(batchUrl);
+      return;
+    }
+    // A viewer asks for a screenful in a burst that reaches the worker over
+    // several milliseconds: wait for a quiet gap, bounded by maxWaitMs.
+    const maxWait = this.o.maxWaitMs ?? this.o.windowMs * 4;
+    const left = Math.max(0, g.opened + maxWait - performance.now());
+    if (g.timer !== undefined) clearTimeout(g.timer);
+    g.timer = setTimeout(() => this.flush(batchUrl), Math.min(this.o.windowMs, left));
   }
 
   private flush(batchUrl: string): void {
@@ -139,6 +152,7 @@ export class Batcher {
     );
     const take = order.slice(0, this.o.maxTiles);
     g.items = order.slice(this.o.maxTiles);
+    g.opened = performance.now();
     if (g.items.length === 0) this.groups.delete(batchUrl);
     else g.timer = setTimeout(() => this.flush(batchUrl), 0);
     if (take.length > 0) void this.send(batchUrl, take);

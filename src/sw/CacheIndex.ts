@@ -51,6 +51,11 @@ export class CacheIndex {
     return this.db.get('entries', url);
   }
 
+  /** Every indexed URL (loaded once per worker start so misses are known without a Cache Storage lookup). */
+  allUrls(): Promise<string[]> {
+    return this.db.getAllKeys('entries');
+  }
+
   async totalBytes(): Promise<number> {
     return Number((await this.db.get('meta', TOTAL))?.v ?? 0);
   }

@@ -67,6 +67,7 @@ export class TileAccelerator {
     this.batcher = new Batcher({
       fetch: env.fetch,
       windowMs: o.batch.windowMs,
+      maxWaitMs: o.batch.maxWaitMs,
       maxTiles: o.batch.maxTiles,
       method: o.batch.method,
       timeoutMs: o.batch.timeoutMs,
@@ -150,7 +151,9 @@ export class TileAccelerator {
   }
 
   private async load(t: Target, signal: AbortSignal, priority: 'visible' | 'prefetch'): Promise<Loaded> {
-    const hit = await this.store.persistentGet(t.url).catch(() => undefined);
+    const hit = this.store.mayHave(t.url)
+      ? await this.store.persistentGet(t.url).catch(() => undefined)
+      : undefined;
     if (hit && this.fresh(hit)) {
       if (priority === 'visible') {
         this.counters.inc('cache_hits');

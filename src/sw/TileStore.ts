@@ -40,6 +40,10 @@ export class TileStore {
   private readonly memory: LRUCache<string, Entry> | undefined;
   private cache: Promise<BodyCache> | undefined;
   private evicting: Promise<void> | undefined;
+  /** Mirror of the index's URLs: a miss is known at once, without a Cache Storage match. */
+  private known: Set<string> | undefined;
+  /** Writes made while the URLs were loading. */
+  private readonly early = new Set<string>();
 
   constructor(private readonly o: TileStoreOptions) {
     this.memory =
@@ -49,6 +53,27 @@ export class TileStore {
             sizeCalculation: (v) => v.body.byteLength + 64,
           })
         : undefined;
+    void o.index
+      .then((i) => i.allUrls())
+      .then((urls) => {
+        const set = new Set(urls);
+        for (const u of this.early) set.add(u);
+        this.early.clear();
+        this.known = set;
+      })
+      .catch(() => {});
+  }
+
+  /** False only when the tile is surely not in the persistent cache (undefined: not known yet). */
+  mayHave(url: string): boolean {
+    return this.known === undefined || this.known.has(url);
+  }
+
+  private forget(urls: string[]): void {
+    for (const u of urls) {
+      this.known?.delete(u);
+      this.early.delete(u);
+    }
   }
 
   private bodies(): Promise<BodyCache> {
@@ -83,6 +108,7 @@ export class TileStore {
     const index = await this.o.index;
     const meta = await index.get(url);
     if (!meta) {
+      this.forget([url]);
       // A body without bookkeeping cannot be budgeted: forget it.
       void cache.delete(url).catch(() => {});
       return undefined;
@@ -129,6 +155,7 @@ export class TileStore {
       prefetched,
     };
     const total = await index.put(record);
+    (this.known ?? this.early).add(url);
     const response = () => {
       const h = new Headers({ 'Content-Type': r.contentType, 'Content-Length': String(r.body.byteLength) });
       if (r.etag) h.set('ETag', r.etag);
@@ -140,6 +167,7 @@ export class TileStore {
     } catch (e) {
       if (!isQuotaError(e)) {
         await index.delete(url);
+        this.forget([url]);
         throw e;
       }
       this.o.counters.inc('quota_errors');
@@ -152,6 +180,7 @@ export class TileStore {
       } catch (e2) {
         // Give up on persisting this one; the page already has its response.
         await index.delete(url);
+        this.forget([url]);
         if (!isQuotaError(e2)) throw e2;
         this.o.counters.inc('quota_errors');
         return;
@@ -178,6 +207,7 @@ export class TileStore {
     const index = await this.o.index;
     const cache = await this.bodies();
     const gone = await index.evictTo(target);
+    this.forget(gone);
     this.o.counters.inc('evictions', gone.length);
     await Promise.all(gone.map((u) => cache.delete(u)));
   }
@@ -193,6 +223,7 @@ export class TileStore {
     const index = await this.o.index;
     const cache = await this.bodies();
     const gone = await index.deleteDataset(dataset, keep);
+    this.forget(gone);
     await Promise.all(gone.map((u) => cache.delete(u)));
     return gone.length;
   }

@@ -15,8 +15,10 @@ export interface TileAcceleratorOptions {
   videoRoutes?: string[];
   batch?: {
     enabled?: boolean;
-    /** Misses gathered this long before one batch request leaves (ms). */
+    /** A batch leaves after this quiet gap with no new miss (ms)... */
     windowMs?: number;
+    /** ...or this long after its first miss, whichever is first (ms). */
+    maxWaitMs?: number;
     /** A batch leaves early at this many tiles (the server's limit is 100). */
     maxTiles?: number;
     method?: 'POST' | 'GET';
@@ -51,7 +53,14 @@ export interface ResolvedOptions {
   server: string;
   tileRoutes: string[];
   videoRoutes: string[];
-  batch: { enabled: boolean; windowMs: number; maxTiles: number; method: 'POST' | 'GET'; timeoutMs: number };
+  batch: {
+    enabled: boolean;
+    windowMs: number;
+    maxWaitMs: number;
+    maxTiles: number;
+    method: 'POST' | 'GET';
+    timeoutMs: number;
+  };
   network: { retries: number; backoffBaseMs: number; timeoutMs: number };
   cache: { budgetBytes: number | undefined; budgetFraction: number; memoryBytes: number; name: string };
   prefetch: {
@@ -86,6 +95,7 @@ export function resolveOptions(o: TileAcceleratorOptions, workerOrigin: string):
     batch: {
       enabled: o.batch?.enabled ?? true,
       windowMs: num(o.batch?.windowMs, 4, 0, 1000, 'batch.windowMs'),
+      maxWaitMs: num(o.batch?.maxWaitMs, 16, 0, 5000, 'batch.maxWaitMs'),
       maxTiles: num(o.batch?.maxTiles, MAX_BATCH_TILES, 1, MAX_BATCH_TILES, 'batch.maxTiles'),
       method: o.batch?.method ?? 'POST',
       timeoutMs: num(o.batch?.timeoutMs, 20_000, 100, 600_000, 'batch.timeoutMs'),
