@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
   BATCH_MEDIA_TYPE,
@@ -29,6 +30,8 @@ export async function batchRoute(
   ctx.counters.batches++;
   ctx.counters.batchTiles += items.length;
   const ac = new AbortController();
+  // One signal is shared by every tile of the batch (each adds and later removes a listener).
+  setMaxListeners(0, ac.signal);
   const onClose = () => {
     if (!res.writableFinished) ac.abort();
   };

@@ -1,0 +1,85 @@
+import type { LoadTally } from './load.js';
+import type { SoakSample } from './server.js';
+
+export interface SoakResult {
+  minutes: number;
+  workers: number;
+  wallMs: number;
+  machine: string;
+  tally: LoadTally;
+  samples: SoakSample[];
+  /** After the load stopped and the faults were switched off. */
+  quiet: SoakSample;
+  /** After the client closed its connections. */
+  afterClose: SoakSample;
+}
+
+/** Least-squares slope of y over time, per minute. */
+export function slopePerMin(samples: SoakSample[], y: (s: SoakSample) => number): number {
+  const n = samples.length;
+  if (n < 2) return 0;
+  const xs = samples.map((s) => (s.t - samples[0]!.t) / 60_000);
+  const ys = samples.map(y);
+  const mx = xs.reduce((a, b) => a + b, 0) / n;
+  const my = ys.reduce((a, b) => a + b, 0) / n;
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < n; i++) {
+    num += (xs[i]! - mx) * (ys[i]! - my);
+    den += (xs[i]! - mx) ** 2;
+  }
+  return den === 0 ? 0 : num / den;
+}
+
+const f1 = (n: number) => n.toFixed(1);
+
+export function renderSoak(r: SoakResult): string {
+  const s = r.samples;
+  const warm = s.slice(Math.min(1, s.length - 1)); // first sample is before any load
+  const half = warm.slice(Math.floor(warm.length / 2));
+  const last = s.at(-1)!;
+  const eldP99 = warm.map((x) => x.eldP99Ms).sort((a, b) => a - b);
+  const t = r.tally;
+  const rps = t.requests / (r.wallMs / 1000);
+  const lines = [
+    `### Soak: ${r.minutes} min, ${r.workers} concurrent clients (${new Date().toISOString().slice(0, 16)}Z)`,
+    '',
+    `Machine: ${r.machine}. Command: \`SOAK_MINUTES=${r.minutes} npm run soak\`.`,
+    '',
+    '| figure | value | pass when |',
+    '| --- | --- | --- |',
+    `| requests (tiles asked) | ${t.requests} (${t.tiles}), ${f1(rps)} req/s | – |`,
+    `| statuses | ${Object.entries(t.statuses)
+      .map(([k, v]) => `${k}: ${v}`)
+      .join(', ')} | – |`,
+    `| error codes seen | ${
+      Object.entries(t.codes)
+        .map(([k, v]) => `${k}: ${v}`)
+        .join(', ') || 'none'
+    } | coded, 4xx/5xx |`,
+    `| wrong bytes | ${t.wrongBytes} | 0 |`,
+    `| client deadline misses (${10} s) | ${t.deadlineMisses} | 0 |`,
+    `| watchdog stalls (pending, no completion for 30 s) | ${t.stalls} | 0 |`,
+    `| slowest request | ${Math.round(t.maxLatencyMs)} ms | < 10 000 ms |`,
+    `| batches abandoned by the client | ${t.clientAborts} | – |`,
+    `| heap used after GC: first / last / max | ${f1(warm[0]!.heapUsedMB)} / ${f1(last.heapUsedMB)} / ${f1(Math.max(...warm.map((x) => x.heapUsedMB)))} MB | flat |`,
+    `| heap slope, second half | ${slopePerMin(half, (x) => x.heapUsedMB).toFixed(2)} MB/min | ≈ 0 |`,
+    `| RSS first / last / max | ${f1(warm[0]!.rssMB)} / ${f1(last.rssMB)} / ${f1(Math.max(...warm.map((x) => x.rssMB)))} MB | flat |`,
+    `| RSS slope, second half | ${slopePerMin(half, (x) => x.rssMB).toFixed(2)} MB/min | ≈ 0 |`,
+    `| event-loop delay p99 per window: median / worst | ${f1(eldP99[Math.floor(eldP99.length / 2)] ?? 0)} / ${f1(eldP99.at(-1) ?? 0)} ms | bounded |`,
+    `| origin requests / retries / failures | ${last.engine.originRequests} / ${last.engine.retries} / ${last.engine.failures} | – |`,
+    `| cache hits / misses, evictions | ${last.hits} / ${last.misses}, ${last.evictions} | churn > 0 |`,
+    `| after load, faults off 4 s: engine in flight / queued | ${r.quiet.engine.inFlight} / ${r.quiet.engine.queued} | 0 / 0 |`,
+    `| after load: origin sockets (pool limit 16) | ${r.quiet.originSockets} | ≤ 16 |`,
+    `| server sockets: under load (max) / after the client closed | ${Math.max(...warm.map((x) => x.serverSockets))} / ${r.afterClose.serverSockets} | ≤ ${r.workers * 2} / 0 |`,
+    `| breaker at end | ${r.quiet.engine.breaker} | closed |`,
+    '',
+    'Method: the companion server and the mocked origin run in a child process (`--expose-gc`, sampled over IPC',
+    'after a forced GC); the parent drives a seeded mix (50 % single tiles, 30 % POST batches of 8–64 tiles,',
+    '60 % of them binary, 8 % of batches abandoned after 5–45 ms, 15 % ranged video reads, 4 % malformed keys,',
+    '1 % owner cache-clears) over 1365 tiles with a 2 MiB cache (constant eviction). The origin answers 3 % of',
+    'requests with 503 and cycles every 20 s through 3 s of mid-body resets on a quarter of the keys and 3 s of',
+    'hangs on an eighth. Every body is compared with the bytes the origin holds.',
+  ];
+  return lines.join('\n');
+}

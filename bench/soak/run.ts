@@ -1,0 +1,119 @@
+// `npm run soak` (SOAK_MINUTES, default 30): mixed load against a flaky mocked origin.
+// The server runs in its own process so its heap, RSS and event loop are measured alone.
+import { type ChildProcess, fork } from 'node:child_process';
+import { readFile, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { Agent } from 'undici';
+import { loadWorker, newTally } from './load.js';
+import { renderSoak, type SoakResult } from './report.js';
+import type { SoakSample } from './server.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.resolve(here, '../..');
+const minutes = Number(process.env.SOAK_MINUTES ?? 30);
+const workers = Number(process.env.SOAK_CONCURRENCY ?? 16);
+const sampleMs = minutes <= 2 ? 5_000 : 30_000;
+const STALL_MS = 30_000;
+const OWNER = 'soak-owner-token';
+
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(a ^ (a >>> 15), a | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function ask<T>(child: ChildProcess, type: string): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not answer ${type} in 10 s`)), 10_000);
+    const on = (m: { type: string; sample?: SoakSample }) => {
+      if (m.type !== type) return;
+      clearTimeout(timer);
+      child.off('message', on);
+      resolve((m.sample ?? m) as T);
+    };
+    child.on('message', on);
+    child.send({ type });
+  });
+}
+
+const child = fork(path.join(here, 'server.ts'), [], {
+  execArgv: ['--expose-gc', '--import', 'tsx'],
+  stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+});
+const url = await new Promise<string>((resolve, reject) => {
+  child.once('message', (m: { url: string }) => resolve(m.url));
+  child.once('exit', (c) => reject(new Error(`soak server exited ${c}`)));
+});
+console.error(`soak: ${minutes} min, ${workers} client workers, server ${url}`);
+
+const agent = new Agent({ connections: workers * 2, keepAliveTimeout: 10_000 });
+const tally = newTally();
+const t0 = Date.now();
+const until = t0 + minutes * 60_000;
+const samples: SoakSample[] = [await ask<SoakSample>(child, 'sample')];
+const load = Promise.all(
+  Array.from({ length: workers }, (_, i) => loadWorker(url, agent, until, tally, rng(1000 + i), OWNER)),
+);
+let done = false;
+void load.finally(() => {
+  done = true;
+});
+// Watchdog: pending work with no completion for 30 s is a stall.
+let stallOpen = false;
+const watchdog = setInterval(() => {
+  const stuck = tally.pending > 0 && Date.now() - tally.lastCompletion > STALL_MS;
+  if (stuck && !stallOpen) tally.stalls++;
+  stallOpen = stuck;
+}, 1_000);
+while (!done) {
+  await Promise.race([sleep(sampleMs), load]);
+  if (done) break;
+  const s = await ask<SoakSample>(child, 'sample');
+  samples.push(s);
+  console.error(
+    `soak ${((s.t - t0) / 60_000).toFixed(1)} min: ${tally.requests} req, heap ${s.heapUsedMB.toFixed(1)} MB, rss ${s.rssMB.toFixed(0)} MB, eld p99 ${s.eldP99Ms.toFixed(1)} ms, phase ${s.phase}, wrong ${tally.wrongBytes}, misses ${tally.deadlineMisses}`,
+  );
+}
+await load;
+clearInterval(watchdog);
+
+// Quiet period: faults off, every in-flight origin request must finish or be cut by its deadline.
+await ask(child, 'calm');
+await sleep(4_000);
+const quiet = await ask<SoakSample>(child, 'sample');
+await agent.close();
+await sleep(1_000);
+const afterClose = await ask<SoakSample>(child, 'sample');
+child.send({ type: 'stop' });
+await new Promise((r) => child.once('exit', r));
+
+const result: SoakResult = {
+  minutes,
+  workers,
+  wallMs: Date.now() - t0,
+  machine: `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, Node ${process.version}, load average at the end ${os
+    .loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' / ')} (the machine is shared)`,
+  tally,
+  samples,
+  quiet,
+  afterClose,
+};
+const md = renderSoak(result);
+const file = path.join(root, 'RELIABILITY.md');
+const text = await readFile(file, 'utf8').catch(
+  () => '# Reliability\n\n<!-- soak:begin -->\n<!-- soak:end -->\n',
+);
+const [head, rest] = text.split('<!-- soak:begin -->');
+const tail = rest?.split('<!-- soak:end -->')[1] ?? '\n';
+await writeFile(file, `${head}<!-- soak:begin -->\n${md}\n<!-- soak:end -->${tail}`);
+console.log(md);
+process.exitCode = tally.wrongBytes + tally.deadlineMisses + tally.stalls > 0 ? 1 : 0;
