@@ -1,0 +1,218 @@
+// Companion-server benchmarks (issue 2), one run, side by side:
+// 1. cache-hit single tile req/s vs nginx (the limit here) and bare node:http (Node's ceiling);
+// 2. tiles/s through the binary and JSON /batch vs the single-tile route, origin at 40 ms;
+// 3. origin bandwidth used with the mocked origin capped at a fixed rate;
+// 4. event-loop delay p99 under batch load with cache churn.
+// The server, the mocked origin and the bare handler run in child processes;
+// wrk (1 thread) and the undici clients are the load.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Pool } from 'undici';
+import type { BenchContext } from '../types.js';
+import { fetchBinaryBatch, fetchJsonBatch, fetchSingles, getBody } from './clients.js';
+import { startNginx, wrk } from './loadTools.js';
+import { type Proc, spawnNode } from './processes.js';
+import { writeTileSet } from './tileSet.js';
+
+const MB = 1024 * 1024;
+const fmt = (n: number, d = 0) =>
+  n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
+
+async function withProcs<T>(procs: Proc[], fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } finally {
+    await Promise.all(procs.map((p) => p.stop().catch(() => {})));
+  }
+}
+
+function startServer(ctx: BenchContext, env: Record<string, string>): Promise<Proc> {
+  return spawnNode(ctx.root, 'server/main.ts', [], { PORT: '0', HOST: '127.0.0.1', ...env });
+}
+
+function startOrigin(ctx: BenchContext, root: string, latencyMs: number, bandwidth?: number): Promise<Proc> {
+  const args = ['--root', root, '--latency', String(latencyMs)];
+  if (bandwidth) args.push('--bandwidth', String(bandwidth));
+  return spawnNode(ctx.root, 'e2e/mockOrigin/cli.ts', args, {});
+}
+
+async function cacheHit(ctx: BenchContext, root: string): Promise<string> {
+  const set = writeTileSet(root, 'hit', 1, 15 * 1024);
+  const key = set.keys[0]!;
+  const seconds = ctx.quick ? 2 : 8;
+  const load = { connections: 50, seconds };
+  const nginx = await startNginx(root);
+  const ngx = await wrk(`${nginx.url}/hit/${key}`, load).finally(() => nginx.stop());
+  const bare = await spawnNode(ctx.root, 'bench/server/bareNode.ts', [join(root, 'hit', key)], {});
+  const node = await withProcs([bare], () => wrk(`${bare.url}/`, load));
+  const ours = await startServer(ctx, { TILES_DIR: root });
+  const us = await withProcs([ours], async () => {
+    const pool = new Pool(ours.url, { connections: 1 });
+    await getBody(pool, `/api/tiles/hit/${key}`); // warm: the timed run is all memory-cache hits
+    await pool.close();
+    return wrk(`${ours.url}/api/tiles/hit/${key}`, load);
+  });
+  const row = (name: string, r: typeof us) =>
+    `| ${name} | ${fmt(r.rps)} | ${fmt(r.rps / ngx.rps, 2)}× | ${fmt(r.latencyP99Ms, 2)} | ${r.errors} |`;
+  return [
+    '### 1. Cache-hit single tile (15 KiB), requests/s',
+    '',
+    `wrk -t1 -c50 -d${seconds}s; every server is one process. Target: ours ≥ 0.6× nginx.`,
+    '',
+    '| server | req/s | vs nginx | p99 ms | errors |',
+    '| --- | ---: | ---: | ---: | ---: |',
+    row('nginx (1 worker, sendfile, from disk): the limit', ngx),
+    row('bare node:http returning a buffer: Node ceiling', node),
+    row('**companion server, memory-cache hit**', us),
+    '',
+    `Ours / nginx = **${fmt(us.rps / ngx.rps, 2)}×**; ours / bare Node = ${fmt(us.rps / node.rps, 2)}×.`,
+  ].join('\n');
+}
+
+async function batchVsSingle(ctx: BenchContext, root: string): Promise<string> {
+  const rounds = ctx.quick ? 2 : 5;
+  const set = writeTileSet(root, 'bvs', 64 * rounds * 3, 15 * 1024);
+  const origin = await startOrigin(ctx, root, 40);
+  const server = await startServer(ctx, { R2_PUBLIC_URL: origin.url });
+  return await withProcs([server, origin], async () => {
+    const browserLike = new Pool(server.url, { connections: 6 });
+    const one = new Pool(server.url, { connections: 1 });
+    // Warm the server→origin pool once (a real deployment's pool is warm) with keys not measured.
+    await fetchJsonBatch(one, 'bvs', set.keys.slice(-8));
+    const t = { single: 0, binary: 0, json: 0 };
+    let off = 0;
+    const take = () => set.keys.slice(off, (off += 64));
+    for (let r = 0; r < rounds; r++) {
+      let s = performance.now();
+      await fetchSingles(browserLike, 'bvs', take(), 6);
+      t.single += performance.now() - s;
+      s = performance.now();
+      const b = await fetchBinaryBatch(one, 'bvs', take());
+      t.binary += performance.now() - s;
+      if (b.tiles !== 64) throw new Error(`binary batch returned ${b.tiles} tiles`);
+      s = performance.now();
+      const j = await fetchJsonBatch(one, 'bvs', take());
+      t.json += performance.now() - s;
+      if (j !== 64) throw new Error(`JSON batch returned ${j} tiles`);
+    }
+    await browserLike.close();
+    await one.close();
+    const rate = (ms: number) => (64 * rounds) / (ms / 1000);
+    const row = (name: string, ms: number) =>
+      `| ${name} | ${fmt(ms / rounds, 0)} | ${fmt(rate(ms))} | ${fmt(rate(ms) / rate(t.single), 1)}× |`;
+    return [
+      '### 2. Cold tiles through /batch vs the single-tile route (mocked origin 40 ms)',
+      '',
+      `${rounds} rounds of 64 distinct cold 15 KiB tiles per method; single tiles over 6 connections (a browser's HTTP/1.1 limit). Target: batch ≥ 5× single.`,
+      '',
+      '| method | ms per 64 tiles | tiles/s | vs single |',
+      '| --- | ---: | ---: | ---: |',
+      row('64 single-tile GETs, 6 connections', t.single),
+      row('**one binary streamed batch** (`application/vnd.tile-batch`)', t.binary),
+      row("one JSON batch (the seeds' base64 format)", t.json),
+    ].join('\n');
+  });
+}
+
+async function bandwidth(ctx: BenchContext, root: string): Promise<string> {
+  const cap = 8 * MB;
+  const seconds = ctx.quick ? 2 : 6;
+  const tileBytes = 64 * 1024;
+  const set = writeTileSet(root, 'bw', Math.ceil((cap * seconds * 1.6) / tileBytes), tileBytes);
+  const origin = await startOrigin(ctx, root, 5, cap);
+  const server = await startServer(ctx, { R2_PUBLIC_URL: origin.url });
+  return await withProcs([server, origin], async () => {
+    const pool = new Pool(server.url, { connections: 4 });
+    let off = 0;
+    let bytes = 0;
+    const end = performance.now() + seconds * 1000;
+    const t0 = performance.now();
+    const lane = async () => {
+      while (performance.now() < end && off < set.keys.length) {
+        const keys = set.keys.slice(off, (off += 32));
+        bytes += (await fetchBinaryBatch(pool, 'bw', keys)).bytes;
+      }
+    };
+    await Promise.all([lane(), lane(), lane(), lane()]);
+    const elapsed = (performance.now() - t0) / 1000;
+    await pool.close();
+    const used = bytes / elapsed;
+    return [
+      '### 3. Origin bandwidth used under a capped origin',
+      '',
+      `Mocked origin capped at ${fmt(cap / MB)} MiB/s (one token bucket over all its connections), 5 ms latency, 64 KiB cold tiles, 4 clients each asking 32-tile binary batches for ${seconds} s. Tile bytes delivered / elapsed time. Target: ≥ 90 % of the cap.`,
+      '',
+      '| cap MiB/s | delivered MiB/s | share of cap |',
+      '| ---: | ---: | ---: |',
+      `| ${fmt(cap / MB, 1)} | ${fmt(used / MB, 2)} | **${fmt((100 * used) / cap, 1)} %** |`,
+    ].join('\n');
+  });
+}
+
+function metric(text: string, name: string): number {
+  const m = new RegExp(`^${name}(?:\\{[^}]*\\})? ([\\d.eE+-]+)$`, 'm').exec(text);
+  return m ? Number(m[1]) : Number.NaN;
+}
+
+async function eventLoop(ctx: BenchContext, root: string): Promise<string> {
+  const seconds = ctx.quick ? 3 : 8;
+  const set = writeTileSet(root, 'churn', 2000, 15 * 1024);
+  const origin = await startOrigin(ctx, root, 2);
+  // A 4 MiB cache over a 30 MiB working set: most batches evict.
+  const server = await startServer(ctx, { R2_PUBLIC_URL: origin.url, CACHE_MAX_BYTES: String(4 * MB) });
+  return await withProcs([server, origin], async () => {
+    const pool = new Pool(server.url, { connections: 4 });
+    await getBody(pool, '/metrics'); // resets prom-client's event-loop histogram
+    let tiles = 0;
+    let seed = 7;
+    const rnd = () => {
+      seed = (seed * 1103515245 + 12345) >>> 0;
+      return seed / 2 ** 32;
+    };
+    const end = performance.now() + seconds * 1000;
+    const lane = async () => {
+      while (performance.now() < end) {
+        const keys = Array.from({ length: 64 }, () => set.keys[Math.floor(rnd() * set.keys.length)]!);
+        tiles += (await fetchBinaryBatch(pool, 'churn', [...new Set(keys)])).tiles;
+      }
+    };
+    await Promise.all([lane(), lane(), lane(), lane()]);
+    const text = (await getBody(pool, '/metrics')).toString();
+    const stats = JSON.parse((await getBody(pool, '/api/tiles/churn/cache-stats')).toString()) as {
+      stats: { hit_rate: string };
+    };
+    await pool.close();
+    const p50 = metric(text, 'nodejs_eventloop_lag_p50_seconds') * 1000;
+    const p99 = metric(text, 'nodejs_eventloop_lag_p99_seconds') * 1000;
+    const max = metric(text, 'nodejs_eventloop_lag_max_seconds') * 1000;
+    return [
+      '### 4. Event-loop delay under batch load with cache churn',
+      '',
+      `4 clients, random 64-tile binary batches over 2,000 tiles (30 MiB) with CACHE_MAX_BYTES=4 MiB, origin 2 ms, ${seconds} s; delay from the server's own /metrics (prom-client, monitorEventLoopDelay).`,
+      '',
+      '| tiles served/s | hit rate | loop delay p50 ms | p99 ms | max ms |',
+      '| ---: | ---: | ---: | ---: | ---: |',
+      `| ${fmt(tiles / seconds)} | ${stats.stats.hit_rate} | ${fmt(p50, 1)} | **${fmt(p99, 1)}** | ${fmt(max, 1)} |`,
+    ].join('\n');
+  });
+}
+
+export default async function serverBench(ctx: BenchContext): Promise<string> {
+  const root = mkdtempSync(join(tmpdir(), 'bench-server-'));
+  try {
+    const parts = [];
+    for (const [name, fn] of [
+      ['cache hit', cacheHit],
+      ['batch vs single', batchVsSingle],
+      ['bandwidth', bandwidth],
+      ['event loop', eventLoop],
+    ] as const) {
+      ctx.log(`server: ${name}`);
+      parts.push(await fn(ctx, root));
+    }
+    return ['## Companion server', '', ...parts.flatMap((p) => [p, ''])].join('\n');
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+}
