@@ -82,7 +82,10 @@ async function batchVsSingle(ctx: BenchContext, root: string): Promise<string> {
     await fetchJsonBatch(one, 'bvs', set.keys.slice(-8));
     const t = { single: 0, binary: 0, json: 0 };
     let off = 0;
-    const take = () => set.keys.slice(off, (off += 64));
+    const take = () => {
+      off += 64;
+      return set.keys.slice(off - 64, off);
+    };
     for (let r = 0; r < rounds; r++) {
       let s = performance.now();
       await fetchSingles(browserLike, 'bvs', take(), 6);
@@ -130,7 +133,8 @@ async function bandwidth(ctx: BenchContext, root: string): Promise<string> {
     const t0 = performance.now();
     const lane = async () => {
       while (performance.now() < end && off < set.keys.length) {
-        const keys = set.keys.slice(off, (off += 32));
+        off += 32;
+        const keys = set.keys.slice(off - 32, off);
         bytes += (await fetchBinaryBatch(pool, 'bw', keys)).bytes;
       }
     };
