@@ -40,12 +40,13 @@ export interface TileServer {
 // (its WASM is only paid for when someone asks for a .dds).
 const DDS_MODULE = './dds/rasterToDDS.js';
 
-async function loadToDDS(): Promise<ToDDS> {
+async function loadToDDS(log: Logger): Promise<ToDDS> {
   try {
     const m = (await import(DDS_MODULE)) as { rasterToDDS?: ToDDS };
     if (typeof m.rasterToDDS === 'function') return m.rasterToDDS;
-  } catch {
-    // fall through
+    log.error('server/dds/rasterToDDS has no rasterToDDS export');
+  } catch (err) {
+    log.error({ err }, 'DDS codec failed to load');
   }
   throw new TileError('UNSUPPORTED', 'DDS conversion is not available on this server');
 }
@@ -58,7 +59,7 @@ export function createTileServer(config: ServerConfig, deps: TileServerDeps = {}
   const toDDS = deps.toDDS
     ? async () => deps.toDDS!
     : () => {
-        ddsLoader ??= loadToDDS().catch((e: unknown) => {
+        ddsLoader ??= loadToDDS(log).catch((e: unknown) => {
           ddsLoader = undefined;
           throw e;
         });

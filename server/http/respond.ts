@@ -19,6 +19,7 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   RANGE_NOT_SATISFIABLE: 416,
   UNSUPPORTED: 501,
   ORIGIN_ERROR: 502,
+  BAD_IMAGE: 502,
   ORIGIN_UNAVAILABLE: 502,
   OVERLOADED: 503,
   CIRCUIT_OPEN: 503,
@@ -33,6 +34,7 @@ export function statusForCode(code: ErrorCode): number {
 const PUBLIC_5XX: Partial<Record<ErrorCode, string>> = {
   ORIGIN_ERROR: 'the origin answered with an error',
   UNSUPPORTED: 'not available on this server',
+  BAD_IMAGE: 'the source tile at the origin could not be decoded',
   ORIGIN_UNAVAILABLE: 'the origin is unreachable',
   OVERLOADED: 'too many origin requests waiting; retry later',
   CIRCUIT_OPEN: 'the origin is failing; retry later',
