@@ -15,8 +15,9 @@ describe('FetchEngine against a faulty origin', () => {
     fx = await startEngineFixture(
       { files: { k: body }, hang: true },
       {
-        attemptTimeoutMs: 100,
-        requestTimeoutMs: 250,
+        // Generous enough for a loaded 2-core CI box, short enough to keep the test quick.
+        attemptTimeoutMs: 300,
+        requestTimeoutMs: 700,
         retries: 5,
         concurrency: 16,
         queueLimit: 2000,
@@ -34,18 +35,19 @@ describe('FetchEngine against a faulty origin', () => {
       const code = (e as TileError).code;
       // Once five attempts time out the breaker opens and the rest fail fast.
       expect(['ORIGIN_TIMEOUT', 'DEADLINE_EXCEEDED', 'CIRCUIT_OPEN']).toContain(code);
-      expect(ms).toBeLessThan(250 + 150);
+      expect(ms).toBeLessThan(700 + 300);
     }
     await until(() => fx!.engine.stats().inFlight === 0);
-    expect(fx.engine.stats()).toMatchObject({ queued: 0, breaker: 'open' });
+    expect(fx.engine.stats().queued).toBe(0);
+    expect(fx.engine.stats().breaker).not.toBe('closed');
     fx.mock.set({
       hang: false,
       files: Object.fromEntries(Array.from({ length: 1000 }, (_, i) => [`t/${i}`, `v${i}`])),
     });
     // The breaker recovers through one trial, then everything flows again.
-    await new Promise((r) => setTimeout(r, 220));
+    await until(() => fx!.engine.stats().breaker === 'half-open');
     expect(await fx.engine.getBytes('t/0', live())).not.toBeNull();
-    // Batches of `concurrency`: the 250 ms deadline includes queue wait, by design.
+    // Batches of `concurrency`: the deadline includes queue wait, by design.
     for (let batch = 0; batch < 1000; batch += 16) {
       const keys = Array.from({ length: Math.min(16, 1000 - batch) }, (_, i) => batch + i);
       const ok = await Promise.all(keys.map((i) => fx!.engine.getBytes(`t/${i}`, live())));
