@@ -115,6 +115,34 @@ describe('tileImage', () => {
     expect((await readdir(tmp)).filter((n) => n.startsWith('.'))).toEqual([]);
   });
 
+  it('applies EXIF orientation and turns 16-bit and grey sources into 8-bit sRGB tiles', async () => {
+    const orange = { width: 300, height: 200, channels: 3, background: '#ff8000' } as const;
+    const rotated = path.join(tmp, 'rot.jpg');
+    await sharp({ create: orange }).jpeg().withMetadata({ orientation: 6 }).toFile(rotated);
+    const deep = path.join(tmp, 'deep.png');
+    await sharp({ create: orange }).toColourspace('rgb16').png().toFile(deep);
+    const grey = path.join(tmp, 'grey.png');
+    await sharp({ create: { ...orange, background: '#808080' } })
+      .greyscale()
+      .png()
+      .toFile(grey);
+
+    const rot = await tileImage(rotated, { dataset: 'rot', outDir: tmp, maxZoom: 0 });
+    expect([rot.manifest.sourceWidth, rot.manifest.sourceHeight]).toEqual([200, 300]);
+    for (const [src, format, first] of [
+      [deep, 'png', [255, 128, 0, 255]],
+      [grey, 'jpg', [128, 128, 128]],
+    ] as const) {
+      const { dir } = await tileImage(src, { dataset: 'n', outDir: tmp, format, maxZoom: 0 });
+      const { data, info } = await sharp(path.join(dir, `0/0/0.${format}`))
+        .raw()
+        .toBuffer({ resolveWithObject: true });
+      expect(info.channels).toBe(first.length);
+      expect(data.byteLength).toBe(256 * 256 * info.channels); // one byte per sample: 8 bit
+      for (let c = 0; c < first.length; c++) expect(Math.abs(data[c]! - first[c]!)).toBeLessThanOrEqual(2);
+    }
+  });
+
   it('rejects a bad dataset id, a bad format and an unreadable image with typed errors', async () => {
     const src = path.join(tmp, 'src.png');
     await makeTestImage(src, 20, 20);

@@ -81,7 +81,7 @@ function encode(img: Sharp, format: TileFormat, quality: number): Sharp {
 }
 
 /**
- * Cuts one level, held in an uncompressed libvips file, into tiles: one
+ * Cuts one level, held in an uncompressed tiled TIFF, into tiles: one
  * tile-high strip in memory at a time (plus the next one being read), each
  * tile encoded from it, so memory is bounded by the level's width, never its area.
  */
