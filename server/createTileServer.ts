@@ -84,6 +84,7 @@ export function createTileServer(config: ServerConfig, deps: TileServerDeps = {}
     chunkBytes: config.videoChunkBytes,
     maxBytes: config.videoCacheMaxBytes,
     metaTtlMs: config.cacheTtlMs,
+    idleTimeoutMs: config.originAttemptTimeoutMs,
   });
   const context: ServerContext = {
     config,

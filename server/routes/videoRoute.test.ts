@@ -135,4 +135,17 @@ describe('video route', () => {
       expect(r.status, id).toBe(400);
     }
   });
+
+  it('an origin that stalls mid-body is cut by the idle deadline (504 before headers, a cut stream after)', async () => {
+    const s = await start({
+      origin: { files: { 'videos/clip.mp4': video }, slowBodyMs: 2_000 },
+      config: { originAttemptTimeoutMs: 300, originRetries: 0 },
+    });
+    const t0 = Date.now();
+    const r = await fetch(`${s.serverUrl}/api/video/clip.mp4`, { headers: { range: 'bytes=0-0' } });
+    expect(r.status).toBe(504);
+    expect((await r.json().then(asJson)).error.code).toBe('ORIGIN_TIMEOUT');
+    expect(Date.now() - t0).toBeLessThan(1_500);
+    expect((await fetch(`${s.serverUrl}/healthz`)).status).toBe(200);
+  });
 });

@@ -130,4 +130,21 @@ describe('shared cache hook', () => {
     expect(again.headers.get('x-tile-source')).toBe('origin');
     expect(s.origin.count()).toBe(2);
   });
+
+  it('a shared cache that never answers costs its short deadline, then the origin answers', async () => {
+    const stuck: SharedCache = {
+      name: 'stuck',
+      get: () => new Promise(() => {}),
+      set: async () => {},
+      clearDataset: async () => {},
+      close: async () => {},
+    };
+    const s = await start({ origin: { files: { 'sample/0/0/0.jpg': jpg } }, deps: { sharedCache: stuck } });
+    const t0 = Date.now();
+    const r = await fetch(`${s.serverUrl}/api/tiles/sample/0/0/0.jpg`);
+    expect(r.status).toBe(200);
+    expect(r.headers.get('x-tile-source')).toBe('origin');
+    expect(Buffer.from(await r.arrayBuffer()).equals(jpg)).toBe(true);
+    expect(Date.now() - t0).toBeLessThan(2_000);
+  });
 });

@@ -29,6 +29,8 @@ export interface TileServiceOptions {
   cacheControl: string;
   /** Deadline of a dds conversion (it is shared by every waiter, so not tied to one client). */
   convertTimeoutMs: number;
+  /** Deadline of one shared-cache read (default 500 ms); past it the origin is asked. */
+  sharedTimeoutMs?: number;
   now?: () => number;
 }
 
@@ -125,7 +127,7 @@ export class TileService {
     generation: number,
     signal: AbortSignal,
   ): Promise<TileResult> {
-    const shared = await this.o.shared.get(dataset, cacheKey, generation, signal).catch(() => undefined);
+    const shared = await this.sharedGet(dataset, cacheKey, generation, signal);
     if (shared) {
       const entry = this.entry(shared.bytes, shared.contentType, shared.etag);
       this.o.cache.set(dataset, cacheKey, entry, generation);
@@ -143,6 +145,13 @@ export class TileService {
       void this.o.shared.set(dataset, cacheKey, generation, tile, AbortSignal.timeout(5_000)).catch(() => {});
     }
     return { entry, source: 'origin' };
+  }
+
+  /** The shared layer gets a short deadline of its own: a slow shared cache must cost little, then the origin. */
+  private async sharedGet(dataset: string, key: string, generation: number, signal: AbortSignal) {
+    if (this.o.shared.name === 'none') return undefined;
+    const s = AbortSignal.any([signal, AbortSignal.timeout(this.o.sharedTimeoutMs ?? 500)]);
+    return await raceAbort(this.o.shared.get(dataset, key, generation, s), s).catch(() => undefined);
   }
 
   /** Asked format first, then jpg -> png -> webp; the found object's true type. */

@@ -17,6 +17,33 @@ export interface VideoServiceOptions {
   chunkBytes: number;
   maxBytes: number;
   metaTtlMs: number;
+  /** Longest wait for the next body piece from the origin (the engine's deadline covers headers only). */
+  idleTimeoutMs: number;
+}
+
+/**
+ * Iterates a body, failing with ORIGIN_TIMEOUT when the origin sends nothing
+ * for `ms`. The clock only runs while we wait for the origin, never while the
+ * consumer (a slow client) holds us up.
+ */
+async function* withIdleTimeout(body: AsyncIterable<Uint8Array>, ms: number): AsyncGenerator<Uint8Array> {
+  const it = body[Symbol.asyncIterator]();
+  for (;;) {
+    let timer: NodeJS.Timeout | undefined;
+    const stalled = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new TileError('ORIGIN_TIMEOUT', 'the origin stopped sending the video')),
+        ms,
+      );
+    });
+    try {
+      const r = await Promise.race([it.next(), stalled]);
+      if (r.done) return;
+      yield r.value;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
 }
 
 const VIDEO_ID_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
@@ -94,7 +121,7 @@ export class VideoService {
     const buf = new Uint8Array(want);
     let got = 0;
     try {
-      for await (const c of obj.body as AsyncIterable<Uint8Array>) {
+      for await (const c of withIdleTimeout(obj.body, this.o.idleTimeoutMs)) {
         const n = Math.min(c.length, want - got);
         buf.set(c.subarray(0, n), got);
         got += n;
@@ -165,7 +192,7 @@ export class VideoService {
     let buf = new Uint8Array(Math.min(C, m.size - chunkIdx * C));
     let fill = 0;
     try {
-      for await (const piece of obj.body as AsyncIterable<Uint8Array>) {
+      for await (const piece of withIdleTimeout(obj.body, this.o.idleTimeoutMs)) {
         let p = piece;
         if (pos < runStart) {
           const skip = Math.min(p.length, runStart - pos);
