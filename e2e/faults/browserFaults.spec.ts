@@ -1,0 +1,111 @@
+import { expect, type Page, test } from '@playwright/test';
+import { pino } from 'pino';
+import { createTileServer, type TileServer } from '../../server/createTileServer.js';
+import { openControlled, type SwStack, startSwStack, stats, waitForStats } from '../sw/swStack.js';
+
+// Browser-side faults: the service worker killed by the browser, storage quota
+// exhausted, and the server restarted while the worker has batches in flight.
+// In every case the page's <img> tiles must still arrive.
+
+type Shown = Array<{ x: number; y: number; ok: boolean }>;
+const NO_PREFETCH = { prefetch: { enabled: false } };
+
+let stack: SwStack | undefined;
+let restarted: TileServer | undefined;
+test.afterEach(async () => {
+  await restarted?.close();
+  await stack?.close();
+  restarted = undefined;
+  stack = undefined;
+});
+
+/** Starts showing a cols x rows block of z=4 tiles; resolves when every <img> has loaded or failed. */
+function show(page: Page, x0: number, y0: number, cols: number, rows: number): Promise<Shown> {
+  return page.evaluate(
+    ([a, b, c, d]) =>
+      (globalThis as unknown as { showTiles(...args: unknown[]): Promise<Shown> }).showTiles(
+        'sample',
+        4,
+        a,
+        b,
+        c,
+        d,
+      ),
+    [x0, y0, cols, rows],
+  );
+}
+
+function failed(shown: Shown): Shown {
+  return shown.filter((s) => !s.ok);
+}
+
+test('the service worker stopped by the browser in the middle of a batch: every tile still arrives', async ({
+  page,
+}) => {
+  stack = await startSwStack({ origin: { latencyMs: 600 } });
+  await openControlled(page, stack.pageUrl(NO_PREFETCH));
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('ServiceWorker.enable');
+  const shown = show(page, 0, 0, 8, 4);
+  // Wait until the batch has left the worker and is waiting on the slow origin, then kill the worker.
+  await expect.poll(() => stack!.batchRequests(), { timeout: 5_000 }).toBeGreaterThan(0);
+  await cdp.send('ServiceWorker.stopAllWorkers');
+  const result = await shown;
+  expect(failed(result)).toEqual([]);
+  expect(result).toHaveLength(32);
+  // and the worker comes back for the next tiles
+  const more = await show(page, 8, 0, 4, 2);
+  expect(failed(more)).toEqual([]);
+});
+
+test('storage quota exhausted: every response still reaches the page', async ({ page }) => {
+  stack = await startSwStack({ origin: { latencyMs: 20 } });
+  const cdp = await page.context().newCDPSession(page);
+  // A 1-byte quota for the page's origin: every IndexedDB and Cache Storage write fails with QuotaExceededError.
+  await cdp.send('Storage.overrideQuotaForOrigin', { origin: stack.serverUrl, quotaSize: 1 });
+  await openControlled(page, stack.pageUrl(NO_PREFETCH));
+  const first = await show(page, 0, 0, 8, 4);
+  expect(failed(first)).toEqual([]);
+  const again = await show(page, 0, 4, 8, 4);
+  expect(failed(again)).toEqual([]);
+  // the fault really was in effect: nothing could be persisted
+  const s = await waitForStats(page, (x) => Number(x['cache_misses']) >= 64, 5_000);
+  expect(s['cache_size']).toBe(0);
+  // a reload still renders (from the network this time)
+  await page.reload();
+  await page.evaluate(() => (globalThis as unknown as { ready: Promise<boolean> }).ready);
+  expect(failed(await show(page, 0, 0, 8, 4))).toEqual([]);
+});
+
+// Known bug (src/sw/TileStore.ts persist(): `await index.put(record)` runs before the
+// quota-handling try block): when the IndexedDB index write is the one that hits the
+// quota, the error escapes without being counted and without the evict-and-retry.
+// Expected to fail until that is fixed; then drop `test.fail`.
+test('storage quota exhausted: the worker counts the quota errors', async ({ page }) => {
+  test.fail();
+  stack = await startSwStack({ origin: { latencyMs: 20 } });
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('Storage.overrideQuotaForOrigin', { origin: stack.serverUrl, quotaSize: 1 });
+  await openControlled(page, stack.pageUrl(NO_PREFETCH));
+  expect(failed(await show(page, 0, 0, 8, 4))).toEqual([]);
+  await waitForStats(page, (x) => Number(x['quota_errors']) > 0, 3_000);
+});
+
+test('server restarted (connections cut) while the worker has batches in flight: every tile still arrives', async ({
+  page,
+}) => {
+  stack = await startSwStack({ origin: { latencyMs: 800 } });
+  await openControlled(page, stack.pageUrl(NO_PREFETCH));
+  const port = Number(new URL(stack.serverUrl).port);
+  const shown = show(page, 0, 0, 8, 4);
+  await expect.poll(() => stack!.batchRequests(), { timeout: 5_000 }).toBeGreaterThan(0);
+  // A crash, not a drain: cut every connection at once, then bring a new process up on the same port.
+  stack.server.server.closeAllConnections();
+  await stack.server.close();
+  restarted = createTileServer({ ...stack.config, port }, { logger: pino({ level: 'silent' }) });
+  await restarted.listen();
+  const result = await shown;
+  expect(failed(result)).toEqual([]);
+  const s = await stats(page);
+  expect(typeof s).toBe('object');
+});
