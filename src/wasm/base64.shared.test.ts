@@ -86,6 +86,11 @@ for (const flavour of ['simd', 'scalar'] as const) {
         }
         expect(refBase64Decode(s)).toBe(offset);
       }
+      for (const s of ['QUJD QUJD', 'QUJD\nQUJD', 'QU JD']) {
+        for (const backend of ['auto', 'native', 'wasm'] as const) {
+          expect(codeOf(() => base64Decode(s, { backend }, mod)).code).toBe('BAD_BASE64');
+        }
+      }
       // still usable afterwards
       expect(base64Decode('QUJD', {}, mod)).toEqual(new Uint8Array([65, 66, 67]));
     });

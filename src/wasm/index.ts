@@ -4,6 +4,7 @@ export {
   type Base64Backend,
   type Base64EncodeOptions,
   type Base64Options,
+  base64Backend,
   base64Decode,
   base64DecodeBytes,
   base64Encode,

@@ -111,9 +111,10 @@ function badChar(tab: usize, src: usize, from: i32): i32 {
 }
 
 /**
- * 16 chars -> 12 bytes per step with range checks (both alphabets share the code, only the
- * two punctuation characters differ). Stops before the first block with an invalid byte so
- * the scalar loop reports its exact offset; returns the output end.
+ * 16 chars -> 12 bytes per step. Standard alphabet: Mula & Lemire's nibble lookups
+ * (arXiv:1704.00605), one swizzle each for the validity classes and the offset; URL-safe:
+ * range compares. Stops before the first block with an invalid byte so the scalar loop
+ * reports its exact offset; returns the output end.
  */
 // @ts-ignore: decorator
 @inline
@@ -123,10 +124,36 @@ function decodeSimd(src: usize, n: i32, dst: usize, url: bool): usize {
   // writes 4 bytes of slack past the 12 valid ones, which the caller reserves.
   if (n < 20) return o;
   const end = src + <usize>(n - 20);
-  const c62 = i8x16.splat(url ? 45 : 43);
-  const c63 = i8x16.splat(url ? 95 : 47);
-  const d62 = i8x16.splat(url ? 62 - 45 : 62 - 43);
-  const d63 = i8x16.splat(url ? 63 - 95 : 63 - 47);
+  let p = src;
+  const m6 = i16x8.splat(0x3f);
+  const m12 = i32x4.splat(0xfff);
+  const order = i8x16(2, 1, 0, 6, 5, 4, 10, 9, 8, 14, 13, 12, -1, -1, -1, -1);
+  if (!url) {
+    const lutLo = i8x16(0x15, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x13, 0x1a, 0x1b, 0x1b, 0x1b, 0x1a);
+    const lutHi = i8x16(0x10, 0x10, 0x01, 0x02, 0x04, 0x08, 0x04, 0x08, 0x10, 0x10, 0x10, 0x10, 0x10, 0x10, 0x10, 0x10);
+    const lutRoll = i8x16(0, 16, 19, 4, -65, -65, -71, -71, 0, 0, 0, 0, 0, 0, 0, 0);
+    const m4 = i8x16.splat(0x0f);
+    const slash = i8x16.splat(0x2f);
+    while (p <= end) {
+      const v = v128.load(p);
+      const hiN = v128.and(i16x8.shr_u(v, 4), m4);
+      const loN = v128.and(v, m4);
+      if (v128.any_true(v128.and(i8x16.swizzle(lutLo, loN), i8x16.swizzle(lutHi, hiN)))) break;
+      const roll = i8x16.swizzle(lutRoll, i8x16.add(i8x16.eq(v, slash), hiN));
+      const s = i8x16.add(v, roll);
+      // bytes [a b c d] -> 16-bit lanes (a<<6|b), (c<<6|d) -> 32-bit lane (ab<<12|cd)
+      const pairs = v128.or(i16x8.shl(v128.and(s, m6), 6), i16x8.shr_u(s, 8));
+      const quads = v128.or(i32x4.shl(v128.and(pairs, m12), 12), i32x4.shr_u(pairs, 16));
+      v128.store(o, i8x16.swizzle(quads, order));
+      o += 12;
+      p += 16;
+    }
+    return o;
+  }
+  const c62 = i8x16.splat(45); // '-'
+  const c63 = i8x16.splat(95); // '_'
+  const d62 = i8x16.splat(62 - 45);
+  const d63 = i8x16.splat(63 - 95);
   const bA = i8x16.splat(65);
   const ba = i8x16.splat(97);
   const b0 = i8x16.splat(48);
@@ -135,9 +162,6 @@ function decodeSimd(src: usize, n: i32, dst: usize, url: bool): usize {
   const offA = i8x16.splat(-65);
   const offa = i8x16.splat(-71);
   const off0 = i8x16.splat(4);
-  const m6 = i16x8.splat(0x3f);
-  const m12 = i32x4.splat(0xfff);
-  let p = src;
   while (p <= end) {
     const v = v128.load(p);
     const up = i8x16.lt_u(i8x16.sub(v, bA), n26);
@@ -152,11 +176,9 @@ function decodeSimd(src: usize, n: i32, dst: usize, url: bool): usize {
       v128.or(v128.and(e62, d62), v128.and(e63, d63)),
     );
     const s = i8x16.add(v, off);
-    // bytes [a b c d] -> 16-bit lanes (a<<6|b), (c<<6|d) -> 32-bit lane (ab<<12|cd)
     const pairs = v128.or(i16x8.shl(v128.and(s, m6), 6), i16x8.shr_u(s, 8));
     const quads = v128.or(i32x4.shl(v128.and(pairs, m12), 12), i32x4.shr_u(pairs, 16));
-    const bytes = i8x16.swizzle(quads, i8x16(2, 1, 0, 6, 5, 4, 10, 9, 8, 14, 13, 12, -1, -1, -1, -1));
-    v128.store(o, bytes);
+    v128.store(o, i8x16.swizzle(quads, order));
     o += 12;
     p += 16;
   }
