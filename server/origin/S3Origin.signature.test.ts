@@ -48,7 +48,7 @@ afterEach(async () => {
 });
 
 it('sends a well-formed SigV4 Authorization that recomputes, path-style, range passed', async () => {
-  origin = await startMockOrigin({ files: { 'tiles/videos/a b.mp4': new Uint8Array(50) } });
+  origin = await startMockOrigin({ files: { "tiles/videos/a b(1)'!.mp4": new Uint8Array(50) } });
   const s3 = new S3Origin({
     accessKeyId: 'AKID',
     secretAccessKey: 'secret/key+x',
@@ -57,14 +57,14 @@ it('sends a well-formed SigV4 Authorization that recomputes, path-style, range p
     connections: 1,
   });
   try {
-    const obj = await s3.get('videos/a b.mp4', {
+    const obj = await s3.get("videos/a b(1)'!.mp4", {
       signal: new AbortController().signal,
       range: { start: 5, end: 9 },
     });
     expect(obj?.status).toBe(206);
     if (obj) discard(obj.body);
     const req = origin.requests[0]!;
-    expect(req.url).toBe('/tiles/videos/a%20b.mp4');
+    expect(req.url).toBe('/tiles/videos/a%20b%281%29%27%21.mp4');
     expect(req.headers.range).toBe('bytes=5-9');
     expect(String(req.headers.authorization)).toContain('SignedHeaders=');
     expect(req.headers.authorization).toBe(

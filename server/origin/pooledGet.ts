@@ -94,10 +94,16 @@ export async function pooledGet(
   });
 }
 
-/** Per-segment encoding: `/` stays a separator, everything else is escaped. */
+/**
+ * Per-segment RFC 3986 encoding: `/` stays a separator, everything else is
+ * escaped, including the `!'()*` that encodeURIComponent leaves alone (SigV4
+ * canonical URIs escape them, so the path we send must match what we sign).
+ */
 export function encodeKey(key: string): string {
   return key
     .split('/')
-    .map((s) => encodeURIComponent(s))
+    .map((s) =>
+      encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`),
+    )
     .join('/');
 }
