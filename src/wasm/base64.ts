@@ -41,7 +41,10 @@ export function base64Backend(mod: CodecModule = codecs()): Exclude<Base64Backen
   const candidates: Exclude<Base64Backend, 'auto'>[] = ['wasm'];
   if (NodeBuf) candidates.push('buffer');
   if (nativeFrom) candidates.push('native');
-  if (candidates.length === 1) return (chosen = 'wasm');
+  if (candidates.length === 1) {
+    chosen = 'wasm';
+    return chosen;
+  }
   const bytes = new Uint8Array(96 * 1024);
   for (let i = 0; i < bytes.length; i++) bytes[i] = Math.imul(i, 2654435761) >>> 24;
   const text = base64Encode(bytes, { backend: 'wasm' }, mod);
