@@ -87,7 +87,7 @@ async function answerJson(
     cache_stats: buildCacheStats(ctx, dataset),
   };
   if (Object.keys(errors).length > 0) body['errors'] = errors;
-  sendJson(res, 200, body);
+  sendJson(res, 200, body, { Vary: 'Accept' });
 }
 
 function frameOf(o: Outcome): BatchFrame {
@@ -122,6 +122,7 @@ async function streamBinary(
   res.writeHead(200, {
     'Content-Type': BATCH_MEDIA_TYPE,
     'Cache-Control': 'no-store',
+    Vary: 'Accept',
     'X-Content-Type-Options': 'nosniff',
   });
   // Send the header at once so the client sees the stream open before the slowest tile.
