@@ -4,6 +4,7 @@ import { type MockOrigin, startMockOrigin } from '../../e2e/mockOrigin/MockOrigi
 import { type RedisServer, startRedisServer } from '../../server/testing/redisServer.js';
 import { type Instance, type Instances, startInstances } from '../../server/testing/startInstances.js';
 import type { BenchContext, BenchSection } from '../types.js';
+import { measureOriginTuning } from './originTuning.js';
 
 // One instance vs two instances (round-robin, no stickiness) without and with
 // the shared Redis cache: origin requests for a cold then a warm pass over the
@@ -142,6 +143,24 @@ const bench: BenchSection = async (ctx: BenchContext) => {
       ctx.log(`shared-cache: ${s.name}`);
       results.push(await runSetup(s, keys, origin, redis.url));
     }
+    ctx.log('shared-cache: origin concurrency / pool size');
+    const pairs: Array<[number, number]> = ctx.quick
+      ? [
+          [8, 8],
+          [64, 64],
+          [64, 8],
+        ]
+      : [
+          [8, 8],
+          [32, 32],
+          [128, 128],
+          [128, 16],
+        ];
+    const tuning = await measureOriginTuning(origin, keys, pairs, 128);
+    const tuningRows = tuning.map(
+      (t) =>
+        `| ${t.concurrency} | ${t.connections} | ${t.originSockets} | ${Math.round(t.tilesPerSec)} | ${f1(t.p95Ms)} |`,
+    );
     const red = results[2]!;
     const noRedis = results[1]!;
     const originP = red.cold.ms;
@@ -182,8 +201,16 @@ With Redis, two instances make as many origin requests as one: **${saved} origin
 ${latRows.join('\n')}
 
 A shared-cache hit costs ${f1(pct(shared, 50) - pct(memory, 50))} ms more than a memory hit at p50 and is
-${f1(pct(originP, 50) / pct(shared, 50))}× faster than the origin fetch. Method: bench/shared-cache/index.ts
-(startInstances + a private redis-server + the mocked origin, all on 127.0.0.1).`;
+${f1(pct(originP, 50) / pct(shared, 50))}× faster than the origin fetch.
+
+Cold tiles through one instance, 128 clients in flight, ${n} distinct tiles, origin at ${ORIGIN_LATENCY_MS} ms:
+
+| ORIGIN_CONCURRENCY | ORIGIN_CONNECTIONS | origin sockets used | cold tiles/s | p95 ms |
+| ---: | ---: | ---: | ---: | ---: |
+${tuningRows.join('\n')}
+
+Method: bench/shared-cache/index.ts (startInstances + a private redis-server + the mocked origin, all on
+127.0.0.1; latency measured at the client over HTTP keep-alive).`;
   } finally {
     await origin?.close();
     await redis?.stop();
