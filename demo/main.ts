@@ -77,7 +77,7 @@ async function main(): Promise<void> {
     ds: SAMPLE,
     renderer,
     decode,
-    onChange: () => viewer?.invalidate(),
+    onChange: () => viewer?.invalidate('tile'),
     onLatency: (ms) => histogram.add(ms),
     budget: renderer.kind === 'webgl-bc1' ? 512 : 192,
   });

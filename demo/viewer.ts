@@ -15,6 +15,8 @@ import type { DatasetConfig } from './config.js';
 import type { Renderer, TileImage } from './render/Renderer.js';
 import type { TileStore } from './tileStore.js';
 
+const TILE_FRAME_MS = 100;
+
 export interface FrameInfo {
   level: number;
   /** Tiles drawn in the last frame, per zoom level. */
@@ -40,6 +42,9 @@ export class Viewer {
   };
   onFrame: ((f: FrameInfo) => void) | undefined;
   #dirty = false;
+  #wantInput = false;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #lastFrame = 0;
   #w = 0;
   #h = 0;
   #dpr = 1;
@@ -79,14 +84,34 @@ export class Viewer {
     this.setCamera(fitCamera(this.ds, this.#w, this.#h));
   }
 
-  /** Schedules one frame (coalesces many tile arrivals into one draw). */
-  invalidate(): void {
+  /**
+   * Schedules one frame. Input redraws at the next animation frame; tile
+   * arrivals are batched to at most one frame per TILE_FRAME_MS, because with
+   * dozens of tiles landing a frame each would cost more main-thread time
+   * (GL submission, compositing) than all the uploads together.
+   */
+  invalidate(reason: 'input' | 'tile' = 'input'): void {
+    if (reason === 'input') {
+      this.#wantInput = true;
+      if (this.#timer !== undefined) {
+        clearTimeout(this.#timer);
+        this.#timer = undefined;
+        this.#dirty = false;
+      }
+    }
     if (this.#dirty) return;
     this.#dirty = true;
-    requestAnimationFrame(() => {
-      this.#dirty = false;
-      this.#draw();
-    });
+    const wait = this.#wantInput ? 0 : Math.max(0, this.#lastFrame + TILE_FRAME_MS - performance.now());
+    const go = () =>
+      requestAnimationFrame(() => {
+        this.#dirty = false;
+        this.#wantInput = false;
+        this.#timer = undefined;
+        this.#lastFrame = performance.now();
+        this.#draw();
+      });
+    if (wait === 0) go();
+    else this.#timer = setTimeout(go, wait);
   }
 
   #resize(): void {
