@@ -50,6 +50,11 @@ describe('MockOrigin', () => {
     expect(origin.requests.find((r) => r.key === 'a/b.png')?.headers['x-probe']).toBe('1');
     origin.resetCounts();
     expect(origin.count()).toBe(0);
+    origin.set({ maxRecorded: 1 });
+    await get('/a/b.png');
+    await get('/a/b.png');
+    expect(origin.requests).toHaveLength(1);
+    expect(origin.count('a/b.png')).toBe(2);
   });
 
   it('answers ranges with 206 / 416 and Content-Range, HEAD without a body, If-None-Match with 304', async () => {

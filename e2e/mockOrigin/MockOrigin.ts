@@ -33,6 +33,8 @@ export interface MockOriginOptions {
   status?: (key: string) => number | undefined;
   /** Sent as Retry-After with 429/503. */
   retryAfterSec?: number;
+  /** How many requests `requests` keeps (the first N; default 100 000, 0 for long benchmarks). */
+  maxRecorded?: number;
 }
 
 export interface RecordedRequest {
@@ -191,7 +193,9 @@ export async function startMockOrigin(initial: MockOriginOptions = {}, listenPor
     const method = req.method ?? 'GET';
     total++;
     counts.set(key, (counts.get(key) ?? 0) + 1);
-    requests.push({ key, method, url: req.url ?? '/', headers: { ...req.headers } });
+    if (requests.length < (opts.maxRecorded ?? 100_000)) {
+      requests.push({ key, method, url: req.url ?? '/', headers: { ...req.headers } });
+    }
 
     const gone = new AbortController();
     res.on('close', () => {
