@@ -24,6 +24,7 @@ export function buildCacheStats(ctx: ServerContext, dataset: string): ServerCach
     cache_max_bytes: c.maxBytes,
     stale_hits: t.staleHits,
     shared_cache_hits: t.sharedHits,
+    ...(t.shared.stats ? { shared_cache: { name: t.shared.name, ...t.shared.stats() } } : {}),
     evictions: c.evictions,
     generation: c.generation(dataset),
     origin: {

@@ -69,6 +69,7 @@ describe('single tile route', () => {
     for (let i = 0; i < 3; i++) {
       const r = await fetch(`${s.serverUrl}/api/tiles/sample/3/1/1.jpg`);
       expect(r.status).toBe(404);
+      expect(r.headers.get('x-tile-source')).toBe(i === 0 ? 'origin' : 'memory-cache');
       expect((await r.json().then(asJson)).error.code).toBe('NOT_FOUND');
     }
     expect(s.origin.count()).toBe(3); // jpg, png, webp once

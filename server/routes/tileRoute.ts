@@ -67,6 +67,7 @@ export function tileRoute(req: IncomingMessage, res: ServerResponse, ctx: Server
   const coord = parseTileKey(rest.slice(slash + 1));
   if (hit !== undefined) {
     // A remembered 404 (negative entry): answered without touching the origin.
+    res.setHeader('X-Tile-Source', 'memory-cache');
     throw new TileError('NOT_FOUND', `tile ${rest} does not exist`);
   }
   const ac = new AbortController();
@@ -78,9 +79,10 @@ export function tileRoute(req: IncomingMessage, res: ServerResponse, ctx: Server
     (r) => {
       res.off('close', onClose);
       if (ac.signal.aborted) return;
-      if (r.entry.bytes === null)
+      if (r.entry.bytes === null) {
+        res.setHeader('X-Tile-Source', r.source);
         sendError(res, new TileError('NOT_FOUND', `tile ${rest} does not exist`), ctx);
-      else writeTile(req, res, ctx, r.entry, r.source);
+      } else writeTile(req, res, ctx, r.entry, r.source);
     },
     (e: unknown) => {
       res.off('close', onClose);
