@@ -79,6 +79,22 @@ export class CacheIndex {
     return next;
   }
 
+  /** Adds or replaces many entries in one transaction; returns the new byte total. */
+  async putMany(list: Array<Omit<IndexEntry, 'lastAccess'>>): Promise<number> {
+    const tx = this.db.transaction(['entries', 'meta'], 'readwrite');
+    const entries = tx.objectStore('entries');
+    const meta = tx.objectStore('meta');
+    let total = Number((await meta.get(TOTAL))?.v ?? 0);
+    const olds = await Promise.all(list.map((e) => entries.get(e.url)));
+    const t = this.now();
+    list.forEach((e, i) => {
+      total += e.bytes - (olds[i]?.bytes ?? 0);
+      void entries.put({ ...e, lastAccess: t });
+    });
+    await Promise.all([meta.put({ k: TOTAL, v: total }), tx.done]);
+    return total;
+  }
+
   /** Records a use; written behind. Returns nothing so the response path never waits. */
   touch(url: string): void {
     this.touches.set(url, this.now());

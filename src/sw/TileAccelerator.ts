@@ -62,6 +62,8 @@ export class TileAccelerator {
       index: CacheIndex.open(`${o.cache.name}-index`),
       memoryBytes: o.cache.memoryBytes,
       budget: () => this.budget(),
+      writeDelayMs: 30,
+      writeGroup: 100,
       counters: this.counters,
     });
     this.batcher = new Batcher({
@@ -124,7 +126,7 @@ export class TileAccelerator {
         waitUntil(this.store.persistentMarkUsed(route.url).catch(() => {}));
       }
       this.afterVisible(route);
-      return tileResponse(mem, 'sw-memory');
+      return tileResponse(mem, 'sw-memory', this.options.cacheControl);
     }
     this.visibleOpen++;
     try {
@@ -138,7 +140,7 @@ export class TileAccelerator {
       if (joinsPrefetch)
         waitUntil(Promise.resolve(r.stored).then(() => this.store.persistentMarkUsed(route.url)));
       if (joined && !joinsPrefetch && !r.fetched) this.counters.inc('cache_hits');
-      return tileResponse(r.result);
+      return tileResponse(r.result, r.result.source, this.options.cacheControl);
     } finally {
       this.visibleOpen--;
       this.afterVisible(route);

@@ -10,12 +10,25 @@ export interface TileResult {
   source: SwTileSource;
   /** The server's cache generation when it said one. */
   generation: string | undefined;
+  /** The server's Cache-Control when it sent one (single-tile fetches). */
+  cacheControl?: string | undefined;
   /** Fetched by the prefetcher and not yet shown. */
   prefetched?: boolean;
 }
 
-export function tileResponse(r: TileResult, source: SwTileSource = r.source): Response {
+/**
+ * One waiter's Response. `cacheControl` (the server's value, else the
+ * option) lets the page's in-memory image cache reuse the tile on a reload
+ * without a round trip to the worker, as it would for a direct response.
+ */
+export function tileResponse(
+  r: TileResult,
+  source: SwTileSource = r.source,
+  cacheControl?: string,
+): Response {
   const headers = new Headers({ 'X-Tile-Source': source, 'Content-Type': r.contentType });
+  const cc = r.status === 200 ? (r.cacheControl ?? cacheControl) : 'no-store';
+  if (cc) headers.set('Cache-Control', cc);
   if (r.etag) headers.set('ETag', r.etag);
   if (r.generation) headers.set('X-Tile-Generation', r.generation);
   headers.set('Content-Length', String(r.body.byteLength));

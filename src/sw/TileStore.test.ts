@@ -25,6 +25,8 @@ function setup(opts: { budget: number; quota?: number; memoryBytes?: number }) {
     memoryBytes: opts.memoryBytes ?? 0,
     budget: async () => opts.budget,
     counters,
+    writeDelayMs: 1,
+    writeGroup: 100,
   });
   return { cache, counters, store, index };
 }

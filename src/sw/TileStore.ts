@@ -1,5 +1,5 @@
 import { LRUCache } from 'lru-cache';
-import type { CacheIndex } from './CacheIndex.js';
+import type { CacheIndex, IndexEntry } from './CacheIndex.js';
 import type { SwCounters } from './SwCounters.js';
 import type { TileResult } from './TileResult.js';
 
@@ -17,6 +17,10 @@ export interface TileStoreOptions {
   /** Byte budget of the persistent cache (resolved once, lazily). */
   budget: () => Promise<number>;
   counters: SwCounters;
+  /** Write-behind: a group is written this long after its last tile (ms)... */
+  writeDelayMs: number;
+  /** ...or as soon as it holds this many tiles. */
+  writeGroup: number;
 }
 
 export type StoredTile = TileResult & { prefetched: boolean; dataset: string };
@@ -42,6 +46,9 @@ export class TileStore {
   private evicting: Promise<void> | undefined;
   /** Mirror of the index's URLs: a miss is known at once, without a Cache Storage match. */
   private known: Set<string> | undefined;
+  private pending: Array<{ url: string; dataset: string; r: TileResult; prefetched: boolean }> = [];
+  private flushTimer: ReturnType<typeof setTimeout> | undefined;
+  private flushed: { promise: Promise<void>; resolve: () => void } | undefined;
   /** Writes made while the URLs were loading. */
   private readonly early = new Set<string>();
 
@@ -133,29 +140,75 @@ export class TileStore {
     return (await this.o.index).markUsed(url);
   }
 
-  /** Memory now; Cache Storage + index in the returned promise (give it to waitUntil). */
+  /**
+   * Memory now; Cache Storage + index written behind, in groups (one
+   * IndexedDB transaction per group, after the burst that produced them), so
+   * persistence does not compete with a batch still streaming in. The
+   * promise settles when this tile's group is written: give it to waitUntil.
+   */
   put(url: string, dataset: string, r: TileResult, prefetched = false, memory = true): Promise<void> {
     if (r.status !== 200 && r.status !== 404) return Promise.resolve();
     if (memory) this.memory?.set(url, { ...r, prefetched, dataset });
     if (r.status !== 200) return Promise.resolve();
-    return this.persist(url, dataset, r, prefetched);
+    this.pending.push({ url, dataset, r, prefetched });
+    if (!this.flushed) {
+      let resolve!: () => void;
+      const promise = new Promise<void>((res) => {
+        resolve = res;
+      });
+      this.flushed = { promise, resolve };
+    }
+    const done = this.flushed.promise;
+    if (this.flushTimer !== undefined) clearTimeout(this.flushTimer);
+    if (this.pending.length >= this.o.writeGroup) void this.flush();
+    else this.flushTimer = setTimeout(() => void this.flush(), this.o.writeDelayMs);
+    return done;
   }
 
-  private async persist(url: string, dataset: string, r: TileResult, prefetched: boolean): Promise<void> {
-    const index = await this.o.index;
-    const cache = await this.bodies();
-    // Index first: if the worker dies between the two writes, the index
-    // over-counts (harmless, evicted later) instead of leaking an unbudgeted body.
-    const record = {
-      url,
-      dataset,
-      bytes: r.body.byteLength,
-      etag: r.etag,
-      generation: r.generation,
-      prefetched,
-    };
-    const total = await index.put(record);
-    (this.known ?? this.early).add(url);
+  /** Writes every pending tile now. */
+  async flush(): Promise<void> {
+    if (this.flushTimer !== undefined) clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+    const group = this.pending;
+    const signal = this.flushed;
+    this.pending = [];
+    this.flushed = undefined;
+    if (group.length === 0) {
+      signal?.resolve();
+      return;
+    }
+    try {
+      const index = await this.o.index;
+      const cache = await this.bodies();
+      // Index first: if the worker dies between the two writes, the index
+      // over-counts (harmless, evicted later) instead of leaking an unbudgeted body.
+      const records = group.map((g) => ({
+        url: g.url,
+        dataset: g.dataset,
+        bytes: g.r.body.byteLength,
+        etag: g.r.etag,
+        generation: g.r.generation,
+        prefetched: g.prefetched,
+      }));
+      let total = await index.putMany(records);
+      for (const rec of records) (this.known ?? this.early).add(rec.url);
+      for (const [i, g] of group.entries()) {
+        total = await this.putBody(cache, index, g.url, g.r, records[i]!, total).catch(() => total);
+      }
+      if (total > (await this.o.budget())) await this.evictSoon();
+    } finally {
+      signal?.resolve();
+    }
+  }
+
+  private async putBody(
+    cache: BodyCache,
+    index: CacheIndex,
+    url: string,
+    r: TileResult,
+    record: Omit<IndexEntry, 'lastAccess'>,
+    total: number,
+  ): Promise<number> {
     const response = () => {
       const h = new Headers({ 'Content-Type': r.contentType, 'Content-Length': String(r.body.byteLength) });
       if (r.etag) h.set('ETag', r.etag);
@@ -164,29 +217,29 @@ export class TileStore {
     };
     try {
       await cache.put(url, response());
+      return total;
     } catch (e) {
       if (!isQuotaError(e)) {
         await index.delete(url);
         this.forget([url]);
         throw e;
       }
-      this.o.counters.inc('quota_errors');
-      const budget = await this.o.budget();
-      await this.evictNow(Math.max(0, Math.min(total, budget) - r.body.byteLength - budget * 0.25));
-      // The eviction may have taken this entry's own record: write it again.
-      await index.put(record);
-      try {
-        await cache.put(url, response());
-      } catch (e2) {
-        // Give up on persisting this one; the page already has its response.
-        await index.delete(url);
-        this.forget([url]);
-        if (!isQuotaError(e2)) throw e2;
-        this.o.counters.inc('quota_errors');
-        return;
-      }
     }
-    if (total > (await this.o.budget())) await this.evictSoon();
+    this.o.counters.inc('quota_errors');
+    const budget = await this.o.budget();
+    await this.evictNow(Math.max(0, Math.min(total, budget) - r.body.byteLength - budget * 0.25));
+    // The eviction may have taken this entry's own record: write it again.
+    const after = await index.put(record);
+    try {
+      await cache.put(url, response());
+      return after;
+    } catch (e2) {
+      // Give up on persisting this one; the page already has its response.
+      await index.delete(url);
+      this.forget([url]);
+      if (isQuotaError(e2)) this.o.counters.inc('quota_errors');
+      return index.totalBytes();
+    }
   }
 
   /** One eviction pass at a time, down to 90% of the budget so it runs in batches, not per put. */

@@ -68,6 +68,7 @@ export async function fetchSingleTile(
         etag: res.headers.get('ETag') ?? undefined,
         source: 'network',
         generation,
+        cacheControl: res.headers.get('Cache-Control') ?? undefined,
       };
       if (!retryable(res.status)) return last;
     } catch (e) {

@@ -11,6 +11,12 @@ export interface TileAcceleratorOptions {
    * `/api/tiles/{dataset}/{z}/{x}/{y}.{ext}`.
    */
   tileRoutes?: string[];
+  /**
+   * Cache-Control on tiles the worker answers when the server's own value is
+   * not known (batch frames carry none). Default `public, max-age=86400`,
+   * the server's TILE_MAX_AGE_SEC default.
+   */
+  cacheControl?: string;
   /** URL path prefixes of ranged video resources. Default `/api/video/`. */
   videoRoutes?: string[];
   batch?: {
@@ -51,6 +57,7 @@ export interface TileAcceleratorOptions {
 
 export interface ResolvedOptions {
   server: string;
+  cacheControl: string;
   tileRoutes: string[];
   videoRoutes: string[];
   batch: {
@@ -90,6 +97,7 @@ export function resolveOptions(o: TileAcceleratorOptions, workerOrigin: string):
   const server = new URL(o.server ?? workerOrigin, workerOrigin).href.replace(/\/$/, '');
   return {
     server,
+    cacheControl: o.cacheControl ?? 'public, max-age=86400',
     tileRoutes: o.tileRoutes?.length ? [...o.tileRoutes] : [DEFAULT_TILE_ROUTE],
     videoRoutes: o.videoRoutes?.length ? [...o.videoRoutes] : [DEFAULT_VIDEO_ROUTE],
     batch: {

@@ -1,0 +1,177 @@
+// Service-worker bench (bench/run.ts runs this): a cold 64-tile viewport with
+// no worker, a plain Workbox CacheFirst worker, and ours; warm viewports; and
+// the physical limit, all against the mocked origin at 40 ms latency.
+import { copyFile, cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import sharp from 'sharp';
+import { build } from 'vite';
+import { type Stack, startStack } from '../../e2e/harness/startStack.js';
+import type { BenchContext } from '../types.js';
+import { BENCH_PAGE } from './benchPage.js';
+
+const Z = 6;
+const N = 8;
+const LATENCY = 40;
+type Mode = 'none' | 'workbox' | 'ours';
+
+/** Twelve real 256-px JPEG tiles cut from the sample image, reused round-robin over every key of level Z. */
+async function tiles(root: string): Promise<Record<string, Uint8Array>> {
+  const src = sharp(await readFile(path.join(root, 'fixtures/sample-source/hubble_deep_field.jpg')));
+  const meta = await src.metadata();
+  const pool: Uint8Array[] = [];
+  for (let i = 0; i < 12; i++) {
+    const left = (i * 397) % Math.max(1, (meta.width ?? 256) - 256);
+    const top = (i * 211) % Math.max(1, (meta.height ?? 256) - 256);
+    pool.push(
+      new Uint8Array(
+        await src.clone().extract({ left, top, width: 256, height: 256 }).jpeg({ quality: 85 }).toBuffer(),
+      ),
+    );
+  }
+  const files: Record<string, Uint8Array> = {};
+  const n = 2 ** Z;
+  for (let x = 0; x < n; x++)
+    for (let y = 0; y < n; y++) files[`bench/${Z}/${x}/${y}.jpg`] = pool[(x * 7 + y) % 12]!;
+  return files;
+}
+
+async function staticDir(root: string): Promise<string> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'tile-sw-bench-'));
+  await cp(path.join(root, 'dist/public'), dir, { recursive: true });
+  await writeFile(path.join(dir, 'bench.html'), BENCH_PAGE);
+  await build({
+    configFile: false,
+    root,
+    logLevel: 'warn',
+    publicDir: false,
+    define: { 'process.env.NODE_ENV': JSON.stringify('production') },
+    build: {
+      outDir: path.join(dir, 'wb'),
+      emptyOutDir: true,
+      lib: {
+        entry: path.join(root, 'bench/sw/workboxCacheFirstSw.ts'),
+        formats: ['iife'],
+        name: 'wbSw',
+        fileName: () => 'wb-sw.js',
+      },
+    },
+  });
+  await copyFile(path.join(dir, 'wb/wb-sw.js'), path.join(dir, 'wb-sw.js'));
+  return dir;
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length === 0
+    ? Number.NaN
+    : s.length % 2
+      ? s[(s.length - 1) / 2]!
+      : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+const fmt = (xs: number[]) =>
+  `${median(xs).toFixed(0)} (${Math.min(...xs).toFixed(0)}–${Math.max(...xs).toFixed(0)})`;
+
+async function openPage(browser: Browser, stack: Stack, mode: Mode): Promise<Page> {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(`${stack.serverUrl}/bench.html?sw=${mode}`);
+  const ok = await page.evaluate('window.ready');
+  if (!ok) throw new Error(`${mode}: the worker did not take control`);
+  return page;
+}
+
+const viewport = (page: Page, x0: number, y0: number) =>
+  page.evaluate(`window.viewport(${Z}, ${x0}, ${y0}, ${N})`) as Promise<number>;
+
+export default async function swBench(ctx: BenchContext): Promise<string> {
+  if (!ctx.chromiumPath) return '## Service worker\n\nSkipped: no Chromium on this machine.\n';
+  const iterations = ctx.quick ? 2 : 5;
+  const dir = await staticDir(ctx.root);
+  const stack = await startStack({
+    origin: { files: await tiles(ctx.root), latencyMs: LATENCY },
+    config: { staticDir: dir },
+  });
+  const browser = await chromium.launch({
+    executablePath: ctx.chromiumPath,
+    args: ctx.chromiumArgs,
+    headless: true,
+  });
+  try {
+    // Viewports 10 tiles apart: never overlapping, never in each other's prefetch ring.
+    let slot = 0;
+    const next = () => {
+      const i = slot++;
+      return [(i % 5) * 11 + 1, Math.floor(i / 5) * 11 + 1] as const;
+    };
+    // Warm the server's origin pool once, as a running server would be.
+    await fetch(`${stack.serverUrl}/api/tiles/bench/batch`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({
+        tiles: Array.from({ length: 64 }, (_, i) => `${Z}/${63 - (i % 8)}/${63 - Math.floor(i / 8)}.jpg`),
+      }),
+    }).then((r) => r.arrayBuffer());
+
+    const cold: Record<Mode, number[]> = { none: [], workbox: [], ours: [] };
+    const warm: Record<Mode, number[]> = { none: [], workbox: [], ours: [] };
+    for (let it = 0; it < iterations; it++) {
+      for (const mode of ['none', 'workbox', 'ours'] as const) {
+        const page = await openPage(browser, stack, mode);
+        const [x0, y0] = next();
+        cold[mode].push(await viewport(page, x0, y0));
+        // Warm: the same viewport in a fresh document (reload), caches kept.
+        await page.reload();
+        await page.evaluate('window.ready');
+        if (mode === 'ours') await new Promise((r) => setTimeout(r, 300)); // let persistence finish
+        warm[mode].push(await viewport(page, x0, y0));
+        await page.context().close();
+        ctx.log(
+          `sw: iteration ${it + 1}/${iterations} ${mode}: cold ${cold[mode].at(-1)!.toFixed(0)} ms, warm ${warm[mode].at(-1)!.toFixed(0)} ms`,
+        );
+      }
+    }
+
+    // The physical limit: one page->server round trip carrying the 64 tiles
+    // (measured warm, from the server's memory cache) plus one origin latency.
+    const page = await openPage(browser, stack, 'none');
+    const [lx, ly] = next();
+    const keys = Array.from({ length: 64 }, (_, i) => `${Z}/${lx + (i % 8)}/${ly + Math.floor(i / 8)}.jpg`);
+    await page.evaluate(`window.warmBatch(${JSON.stringify(keys)})`);
+    const trips: number[] = [];
+    for (let i = 0; i < 5; i++)
+      trips.push((await page.evaluate(`window.warmBatch(${JSON.stringify(keys)})`)) as number);
+    await page.context().close();
+    const limit = median(trips) + LATENCY;
+
+    const m = (xs: number[]) => median(xs);
+    const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}×`;
+    const rows = [
+      `| no service worker (browser → server, HTTP/1.1) | ${fmt(cold.none)} | 1.00× | ${ratio(m(cold.none), limit)} | ${fmt(warm.none)} |`,
+      `| Workbox CacheFirst worker | ${fmt(cold.workbox)} | ${ratio(m(cold.workbox), m(cold.none))} | ${ratio(m(cold.workbox), limit)} | ${fmt(warm.workbox)} |`,
+      `| tile accelerator worker (ours) | ${fmt(cold.ours)} | ${ratio(m(cold.ours), m(cold.none))} | ${ratio(m(cold.ours), limit)} | ${fmt(warm.ours)} |`,
+      `| physical limit (warm batch round trip ${median(trips).toFixed(0)} ms + origin ${LATENCY} ms) | ${limit.toFixed(0)} | ${ratio(limit, m(cold.none))} | 1.00× | – |`,
+    ];
+    const verdict = [
+      `ours vs no worker: ${ratio(m(cold.ours), m(cold.none))} (target ≤ 0.20×) — ${m(cold.ours) <= 0.2 * m(cold.none) ? 'met' : 'NOT met'}`,
+      `ours vs physical limit: ${ratio(m(cold.ours), limit)} (target ≤ 1.5×) — ${m(cold.ours) <= 1.5 * limit ? 'met' : 'NOT met'}`,
+      `warm ours vs warm browser HTTP cache: ${m(warm.ours).toFixed(0)} vs ${m(warm.none).toFixed(0)} ms (target: no slower) — ${m(warm.ours) <= m(warm.none) ? 'met' : 'NOT met'}`,
+    ];
+    return [
+      '## Service worker',
+      `Time until all ${N * N} \`<img>\` tiles (256 px JPEG) of a viewport have loaded, ms, median (min–max) of ${iterations} runs; mocked origin at ${LATENCY} ms latency behind the companion server.`,
+      '| path | cold viewport | vs no worker | vs limit | warm (reload, same viewport) |',
+      '| --- | --- | --- | --- | --- |',
+      ...rows,
+      '',
+      verdict.map((v) => `- ${v}`).join('\n'),
+      '',
+      'Method: headless Chromium (playwright-core), one fresh browser context per path and run (cold HTTP cache, fresh worker install); each run uses a viewport no earlier run touched, so the server fetches every tile from the origin (its origin connection pool was warmed once; `ORIGIN_CONCURRENCY=128` so 64 tiles are one origin round). Warm = reload the page and show the same viewport again (the no-worker path then uses the browser HTTP cache; the server sends `Cache-Control: public, max-age`). The limit is the page-measured round trip of one binary batch of 64 tiles already in the server memory cache, plus one origin latency.',
+    ].join('\n');
+  } finally {
+    await browser.close().catch(() => {});
+    await stack.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
