@@ -65,6 +65,11 @@ describe('two instances sharing one Redis', () => {
     // Now in b's memory.
     expect((await getTile(b, 'ds/3/1/2.jpg')).source).toBe('memory-cache');
     expect(origin!.count()).toBe(1);
+    const stats = (await (await fetch(`${b.url}/api/tiles/ds/cache-stats`)).json()) as {
+      stats: { shared_cache_hits: number; shared_cache: Record<string, unknown> };
+    };
+    expect(stats.stats.shared_cache_hits).toBe(1);
+    expect(stats.stats.shared_cache).toMatchObject({ name: 'redis', hits: 1, breaker: 'closed', connected: true });
   });
 
   it('answers every tile request while Redis is killed mid-run, and shares again once it is back', async () => {

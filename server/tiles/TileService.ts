@@ -67,6 +67,10 @@ export class TileService {
     return this.o.cache;
   }
 
+  get shared(): SharedCache {
+    return this.o.shared;
+  }
+
   /**
    * Fresh memory entry (counted as a hit) or undefined (not counted: the
    * caller validates the key, then `fetch` counts the miss). Only validated

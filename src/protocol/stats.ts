@@ -19,6 +19,8 @@ export interface ServerCacheStats {
   /** Hits that were past freshness but served because the origin failed (stale-if-error). */
   stale_hits: number;
   shared_cache_hits: number;
+  /** With REDIS_URL: the shared layer's own counters (hits, misses, writes, skipped, errors, breaker, connected). */
+  shared_cache?: Record<string, number | string | boolean>;
   evictions: number;
   /** Current generation of this dataset; `cache-clear` increments it. */
   generation: number;
