@@ -1,7 +1,14 @@
 import { expect, type Page, test } from '@playwright/test';
 import { pino } from 'pino';
 import { createTileServer, type TileServer } from '../../server/createTileServer.js';
-import { openControlled, type SwStack, startSwStack, stats, waitForStats } from '../sw/swStack.js';
+import {
+  openControlled,
+  type SwStack,
+  sampleTiles,
+  startSwStack,
+  stats,
+  waitForStats,
+} from '../sw/swStack.js';
 
 // Browser-side faults: the service worker killed by the browser, storage quota
 // exhausted, and the server restarted while the worker has batches in flight.
@@ -108,4 +115,27 @@ test('server restarted (connections cut) while the worker has batches in flight:
   expect(failed(result)).toEqual([]);
   const s = await stats(page);
   expect(typeof s).toBe('object');
+});
+
+test('the worker never caches an error: after the origin recovers the page gets the true tile', async ({
+  page,
+}) => {
+  const key = 'sample/4/3/3.jpg';
+  stack = await startSwStack({ origin: { latencyMs: 10, status: (k) => (k === key ? 503 : undefined) } });
+  await openControlled(page, stack.pageUrl(NO_PREFETCH));
+  const info = (url: string) =>
+    page.evaluate(
+      (u) =>
+        (globalThis as unknown as { fetchInfo(u: string): Promise<Record<string, unknown>> }).fetchInfo(u),
+      url,
+    );
+  const bad = await info(`/api/tiles/${key}`);
+  expect(bad['status']).toBeGreaterThanOrEqual(500);
+  stack.origin.set({ status: () => undefined });
+  const truth = (await sampleTiles())[key]!;
+  const good = await info(`/api/tiles/${key}`);
+  expect(good['status']).toBe(200);
+  expect(good['length']).toBe(truth.length);
+  expect(good['sum']).toBe(truth.reduce((a, b) => (a * 31 + b) >>> 0, 7));
+  expect(good['decodes']).toBe(true);
 });
