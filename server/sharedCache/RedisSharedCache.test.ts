@@ -159,6 +159,31 @@ describe('RedisSharedCache', () => {
     expect(log.lines.filter((l) => l.level === 'warn')).toHaveLength(1);
   });
 
+  it('starts while Redis is down (misses at once, one warning) and uses it once it comes up', async () => {
+    await redis.kill();
+    const log = recordingLog();
+    const c = new RedisSharedCache({
+      url: redis.url,
+      ttlMs: 60_000,
+      maxEntryBytes: 64 * 1024,
+      timeoutMs: TIMEOUT_MS,
+      maxReconnectDelayMs: 100,
+      log,
+    });
+    caches.push(c);
+    const t0 = Date.now();
+    for (let i = 0; i < 20; i++) expect(await c.get('ds', 'k', 0, never)).toBeUndefined();
+    expect(Date.now() - t0).toBeLessThan(100); // nothing is queued while disconnected
+    await sleep(400); // several reconnect attempts fail meanwhile
+    expect(log.lines).toHaveLength(1);
+    expect(log.lines[0]!.level).toBe('warn');
+    await redis.restart();
+    await until(() => c.stats().connected);
+    await c.get('ds', 'k', 0, never);
+    await c.set('ds', 'k', 0, tile(), never);
+    expect(await c.get('ds', 'k', 0, never)).toBeDefined();
+  });
+
   it('opens its breaker on a hung Redis (each call bounded by the deadline) and recovers through a trial', async () => {
     const log = recordingLog();
     const c = await open({ log, breaker: { failureThreshold: 3, openMs: 300 } });
