@@ -85,6 +85,7 @@ export function createTileServer(config: ServerConfig, deps: TileServerDeps = {}
     maxBytes: config.videoCacheMaxBytes,
     metaTtlMs: config.cacheTtlMs,
     idleTimeoutMs: config.originAttemptTimeoutMs,
+    probeTimeoutMs: config.originTimeoutMs,
   });
   const context: ServerContext = {
     config,

@@ -124,6 +124,8 @@ async function streamBinary(
     'Cache-Control': 'no-store',
     Vary: 'Accept',
     'X-Content-Type-Options': 'nosniff',
+    // Read by the service worker before the first frame (src/protocol/swMessages.ts).
+    'X-Tile-Generation': String(ctx.tiles.cache.generation(dataset)),
   });
   // Send the header at once so the client sees the stream open before the slowest tile.
   res.flushHeaders();

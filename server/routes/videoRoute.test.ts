@@ -148,4 +148,14 @@ describe('video route', () => {
     expect(Date.now() - t0).toBeLessThan(1_500);
     expect((await fetch(`${s.serverUrl}/healthz`)).status).toBe(200);
   });
+
+  it('viewers opening a video together share one size probe', async () => {
+    const s = await start({ origin: { files: { 'videos/clip.mp4': video }, latencyMs: 100 } });
+    const rs = await Promise.all(Array.from({ length: 5 }, () => get(s, { range: 'bytes=0-99' })));
+    for (const { r, body } of rs) {
+      expect(r.status).toBe(206);
+      expect(body.equals(video.subarray(0, 100))).toBe(true);
+    }
+    expect(s.origin.count('videos/clip.mp4')).toBe(1);
+  });
 });

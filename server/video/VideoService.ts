@@ -2,6 +2,7 @@ import { LRUCache } from 'lru-cache';
 import { TileError } from '../../src/protocol/errors.js';
 import type { TileEngine } from '../engineContract.js';
 import type { OriginObject } from '../origin/Origin.js';
+import { raceAbort } from '../tiles/TileService.js';
 
 export interface VideoMeta {
   key: string;
@@ -19,6 +20,8 @@ export interface VideoServiceOptions {
   metaTtlMs: number;
   /** Longest wait for the next body piece from the origin (the engine's deadline covers headers only). */
   idleTimeoutMs: number;
+  /** Deadline of the shared first-chunk probe that learns a video's size. */
+  probeTimeoutMs: number;
 }
 
 /**
@@ -81,6 +84,7 @@ function videoType(id: string, fromOrigin: string | undefined): string {
 export class VideoService {
   readonly chunks: LRUCache<string, Uint8Array>;
   private readonly meta: LRUCache<string, VideoMeta>;
+  private readonly probing = new Map<string, Promise<VideoMeta | null>>();
   originFetches = 0;
 
   constructor(private readonly o: VideoServiceOptions) {
@@ -101,6 +105,19 @@ export class VideoService {
     const key = this.o.keyTemplate.replaceAll('{id}', id);
     const known = this.meta.get(key);
     if (known) return known;
+    // Viewers that open a video together share one probe; it runs under its own
+    // deadline so the first viewer leaving does not fail the others.
+    let p = this.probing.get(key);
+    if (!p) {
+      p = this.probe(id, key, AbortSignal.timeout(this.o.probeTimeoutMs)).finally(() =>
+        this.probing.delete(key),
+      );
+      this.probing.set(key, p);
+    }
+    return await raceAbort(p, signal);
+  }
+
+  private async probe(id: string, key: string, signal: AbortSignal): Promise<VideoMeta | null> {
     const C = this.o.chunkBytes;
     this.originFetches++;
     const obj = await this.o.engine.getStream(key, { signal, range: { start: 0, end: C - 1 } });
