@@ -13,9 +13,9 @@ function gather(src: usize, width: u32, height: u32, bx: u32, by: u32, punch: bo
     for (let x: u32 = 0; x < 4; x++) {
       const p = load<u32>(row + (<usize>min(bx + x, width - 1) << 2));
       const i = (y << 2) + x;
-      store<f32>(FR + (i << 2), <f32>(p & 255));
-      store<f32>(FG + (i << 2), <f32>((p >> 8) & 255));
-      store<f32>(FB + (i << 2), <f32>((p >> 16) & 255));
+      store<i32>(FR + (i << 2), p & 255);
+      store<i32>(FG + (i << 2), (p >> 8) & 255);
+      store<i32>(FB + (i << 2), (p >> 16) & 255);
       const a = p >> 24;
       store<u8>(BA + i, a);
       if (punch && a < 128) mask |= 1 << i;
