@@ -160,3 +160,18 @@ test('shows missing tiles and a server-down state instead of failing silently', 
   await expect(page.locator('#status')).toContainText('Server unreachable');
   expect(await hook(page, (d) => d.store().serverDown)).toBe(true);
 });
+
+test('the video sample loads and seeks through /api/video (206 ranges)', async ({ page }) => {
+  const ranges: number[] = [];
+  page.on('response', (r) => {
+    if (r.url().includes('/api/video/sample.mp4')) ranges.push(r.status());
+  });
+  await page.goto(`${stack.serverUrl}/?sw=off`);
+  const video = page.locator('#video');
+  await expect
+    .poll(() => video.evaluate((v) => (v as unknown as { readyState: number }).readyState))
+    .toBeGreaterThan(0);
+  await page.locator('[data-seek="0.5"]').click();
+  await expect(page.locator('#video-info')).toContainText(/at [1-9]/, { timeout: 10_000 });
+  expect(ranges).toContain(206);
+});
