@@ -265,3 +265,34 @@ test('a <video> seek plays from cached chunks with exact 206s', async ({ page })
   const s = await stats(page);
   expect(Number(s['video_chunk_hits'])).toBeGreaterThan(0);
 });
+
+test('acc.clear(dataset) and a server cache-clear both make cached tiles fetch again', async ({ page }) => {
+  stack = await startSwStack({ stack: { config: { ownerToken: 'owner-secret' } } });
+  await openControlled(page, stack.pageUrl(NO_PREFETCH));
+  const a = '/api/tiles/sample/4/1/2.jpg';
+  await fetchInfo(page, a);
+  await waitForStats(page, (s) => Number(s['cache_size']) >= 1);
+  expect((await fetchInfo(page, a)).source).toBe('sw-memory');
+
+  const removed = await page.evaluate(() =>
+    (globalThis as unknown as { acc: { clear(d: string): Promise<number> } }).acc.clear('sample'),
+  );
+  expect(removed).toBe(1);
+  stack.origin.resetCounts();
+  expect((await fetchInfo(page, a)).source).toBe('batch');
+  await waitForStats(page, (s) => Number(s['cache_size']) >= 1);
+
+  // The server's cache-clear bumps its generation; the next batch tells the worker.
+  const res = await fetch(`${stack.serverUrl}/api/tiles/sample/cache-clear`, {
+    method: 'POST',
+    headers: { Authorization: 'Bearer owner-secret' },
+  });
+  expect(res.status).toBe(200);
+  await fetchInfo(page, '/api/tiles/sample/4/2/2.jpg');
+  await waitForStats(page, (s) => Number(s['cache_size']) === 1);
+  const before = stack.batchRequests();
+  const again = await fetchInfo(page, a);
+  // Asked from the server again (whatever the server then does with its own cache).
+  expect(again.source).toBe('batch');
+  expect(stack.batchRequests()).toBe(before + 1);
+});
