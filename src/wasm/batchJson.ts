@@ -76,7 +76,7 @@ function tilesObject(s: Scanner, mod: CodecModule, dst: number, tiles: Map<strin
 
 /** Slow path for a value with JSON escapes: unescape, write after the body, decode there. */
 function unescaped(s: Scanner, mod: CodecModule, start: number, end: number, dst: number): Uint8Array {
-  const text = JSON.parse(utf8.decode(s.u8.subarray(start - 1, end + 1))) as string;
+  const text = s.parseEscaped(start, end);
   const { written } = ascii.encodeInto(text, s.u8.subarray(dst, dst + text.length));
   if (written !== text.length)
     throw new TileError('BAD_BASE64', 'non-ASCII in base64', { offset: start - s.base });
@@ -151,7 +151,17 @@ class Scanner {
   string(): string {
     const [start, end] = this.stringSpan();
     const raw = this.u8.subarray(start - 1, end + 1);
-    return raw.includes(0x5c) ? (JSON.parse(utf8.decode(raw)) as string) : utf8.decode(raw.subarray(1, -1));
+    return raw.includes(0x5c) ? this.parseEscaped(start, end) : utf8.decode(raw.subarray(1, -1));
+  }
+
+  /** A string with JSON escapes, unescaped by JSON.parse; a bad escape is BAD_FRAME. */
+  parseEscaped(start: number, end: number): string {
+    try {
+      return JSON.parse(utf8.decode(this.u8.subarray(start - 1, end + 1))) as string;
+    } catch {
+      this.pos = start;
+      return this.fail('bad escape in a string');
+    }
   }
 
   literal(word: string): void {
