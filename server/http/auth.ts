@@ -6,9 +6,17 @@ function digest(s: string): Buffer {
   return createHash('sha256').update(s).digest();
 }
 
+// The configured tokens never change: hash each once, not per request.
+const expectedDigests = new Map<string, Buffer>();
+
 /** Constant-time comparison: both sides are hashed first so lengths never leak either. */
 export function tokenEquals(given: string, expected: string): boolean {
-  return timingSafeEqual(digest(given), digest(expected));
+  let want = expectedDigests.get(expected);
+  if (!want) {
+    want = digest(expected);
+    if (expectedDigests.size < 16) expectedDigests.set(expected, want);
+  }
+  return timingSafeEqual(digest(given), want);
 }
 
 export function bearerToken(req: IncomingMessage): string | undefined {
