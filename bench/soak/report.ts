@@ -8,6 +8,8 @@ export interface SoakResult {
   machine: string;
   tally: LoadTally;
   samples: SoakSample[];
+  /** 5 s before any load: the machine's own event-loop noise. */
+  idle: SoakSample;
   /** After the load stopped and the faults were switched off. */
   quiet: SoakSample;
   /** After the client closed its connections. */
@@ -66,7 +68,7 @@ export function renderSoak(r: SoakResult): string {
     `| heap slope, second half | ${slopePerMin(half, (x) => x.heapUsedMB).toFixed(2)} MB/min | ≈ 0 |`,
     `| RSS first / last / max | ${f1(warm[0]!.rssMB)} / ${f1(last.rssMB)} / ${f1(Math.max(...warm.map((x) => x.rssMB)))} MB | flat |`,
     `| RSS slope, second half | ${slopePerMin(half, (x) => x.rssMB).toFixed(2)} MB/min | ≈ 0 |`,
-    `| event-loop delay p99 per window: median / worst | ${f1(eldP99[Math.floor(eldP99.length / 2)] ?? 0)} / ${f1(eldP99.at(-1) ?? 0)} ms | bounded |`,
+    `| event-loop delay p99 per window: median / worst (idle baseline) | ${f1(eldP99[Math.floor(eldP99.length / 2)] ?? 0)} / ${f1(eldP99.at(-1) ?? 0)} ms (${f1(r.idle.eldP99Ms)} ms) | bounded |`,
     `| origin requests / retries / failures | ${last.engine.originRequests} / ${last.engine.retries} / ${last.engine.failures} | – |`,
     `| cache hits / misses, evictions | ${last.hits} / ${last.misses}, ${last.evictions} | churn > 0 |`,
     `| after load, faults off 4 s: engine in flight / queued | ${r.quiet.engine.inFlight} / ${r.quiet.engine.queued} | 0 / 0 |`,

@@ -55,9 +55,13 @@ console.error(`soak: ${minutes} min, ${workers} client workers, server ${url}`);
 
 const agent = new Agent({ connections: workers * 2, keepAliveTimeout: 10_000 });
 const tally = newTally();
+// Idle baseline: 5 s with no load shows what the shared machine alone does to the event loop.
+await ask<SoakSample>(child, 'sample');
+await sleep(5_000);
+const idle = await ask<SoakSample>(child, 'sample');
+const samples: SoakSample[] = [idle];
 const t0 = Date.now();
 const until = t0 + minutes * 60_000;
-const samples: SoakSample[] = [await ask<SoakSample>(child, 'sample')];
 const load = Promise.all(
   Array.from({ length: workers }, (_, i) => loadWorker(url, agent, until, tally, rng(1000 + i), OWNER)),
 );
@@ -104,6 +108,7 @@ const result: SoakResult = {
     .join(' / ')} (the machine is shared)`,
   tally,
   samples,
+  idle,
   quiet,
   afterClose,
 };
