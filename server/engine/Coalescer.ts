@@ -1,4 +1,4 @@
-import { TileError } from '../../src/protocol/errors.js';
+import type { TileError } from '../../src/protocol/errors.js';
 import { errorFromSignal } from './deadline.js';
 
 interface Entry<T> {
@@ -66,11 +66,13 @@ export class Coalescer<T> {
       const onAbort = () => {
         if (settled) return;
         leave();
-        reject(errorFromSignal(signal));
+        const why = errorFromSignal(signal);
+        reject(why);
         if (entry.waiters === 0) {
-          // Last one out: nobody wants the bytes any more, free the origin socket.
+          // Last one out: nobody wants the bytes any more, free the origin socket. The
+          // reason travels on, so a fetch cut by the deadline still counts as slow, not as a client abort.
           if (this.#entries.get(key) === entry) this.#entries.delete(key);
-          entry.controller.abort(new TileError('ABORTED', 'every waiter left'));
+          entry.controller.abort(why);
         }
       };
       signal.addEventListener('abort', onAbort, { once: true });

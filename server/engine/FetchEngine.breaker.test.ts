@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { isTileError, type TileError } from '../../src/protocol/errors.js';
-import { type EngineFixture, rejection, startEngineFixture } from './testOrigin.js';
+import { type EngineFixture, rejection, startEngineFixture, until } from './testOrigin.js';
 
 let fx: EngineFixture | undefined;
 afterEach(async () => {
@@ -65,5 +65,29 @@ describe('FetchEngine circuit breaker (injected clock, real mocked origin)', () 
     for (let i = 0; i < 10; i++) expect(await fx.engine.getBytes(`missing/${i}`, live())).toBeNull();
     for (let i = 0; i < 5; i++) await rejection(fx.engine.getBytes(`forbidden/${i}`, live()));
     expect(fx.engine.stats()).toMatchObject({ breaker: 'closed', failures: 0, notFound: 10 });
+  });
+});
+
+describe('FetchEngine breaker verdicts on deadlines and aborts', () => {
+  it('counts a request deadline hit mid-attempt as a failure, a client abort as none', async () => {
+    fx = await startEngineFixture(
+      { files: { k: 'x' }, hang: true },
+      {
+        retries: 0,
+        attemptTimeoutMs: 10_000,
+        requestTimeoutMs: 80,
+        breaker: { failureThreshold: 2, openMs: 60_000 },
+      },
+    );
+    const ctl = new AbortController();
+    const left = rejection(fx.engine.getBytes('a', ctl.signal));
+    setTimeout(() => ctl.abort(), 20);
+    expect(isTileError(await left, 'ABORTED')).toBe(true);
+    await until(() => fx!.engine.stats().inFlight === 0);
+    expect(fx.engine.stats()).toMatchObject({ failures: 0, breaker: 'closed' });
+    for (const k of ['b', 'c'])
+      expect(isTileError(await rejection(fx.engine.getBytes(k, live())), 'DEADLINE_EXCEEDED')).toBe(true);
+    await until(() => fx!.engine.stats().inFlight === 0);
+    expect(fx.engine.stats()).toMatchObject({ failures: 2, breaker: 'open' });
   });
 });

@@ -278,8 +278,13 @@ export class FetchEngine {
       return r.value;
     } catch (e) {
       if (reqSignal.aborted) {
-        this.#breaker.cancel(trial);
-        throw errorFromSignal(reqSignal);
+        const why = errorFromSignal(reqSignal);
+        if (why.code === 'DEADLINE_EXCEEDED') {
+          // The origin was still busy when the whole request ran out of time: that is slowness, a failure.
+          this.#failures++;
+          this.#breaker.failure();
+        } else this.#breaker.cancel(trial); // the client left (or shutdown): no verdict on the origin
+        throw why;
       }
       const err = d.signal.aborted ? errorFromSignal(d.signal) : toTileError(e);
       if (err.code === 'ORIGIN_ERROR' && typeof err.details.status === 'number') {
