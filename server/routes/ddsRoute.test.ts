@@ -36,14 +36,15 @@ async function image(alpha: boolean, format: 'jpeg' | 'png'): Promise<Buffer> {
 
 describe('.dds through the real codec (server/dds/rasterToDDS.ts)', () => {
   it('BC1 (DXT1) with a full mip chain for an opaque jpg, BC3 (DXT5) for a png with alpha', async () => {
-    const s = (stack = await startStack({
+    stack = await startStack({
       origin: {
         files: {
           'sample/1/0/0.jpg': await image(false, 'jpeg'),
           'sample/1/1/0.png': await image(true, 'png'),
         },
       },
-    }));
+    });
+    const s = stack;
     const opaque = await fetch(`${s.serverUrl}/api/tiles/sample/1/0/0.dds`);
     expect(opaque.status).toBe(200);
     expect(opaque.headers.get('content-type')).toBe('image/vnd-ms.dds');
@@ -62,7 +63,8 @@ describe('.dds through the real codec (server/dds/rasterToDDS.ts)', () => {
   });
 
   it('an undecodable source tile is a 502 BAD_IMAGE, not a 500', async () => {
-    const s = (stack = await startStack({ origin: { files: { 'sample/0/0/0.jpg': 'not an image' } } }));
+    stack = await startStack({ origin: { files: { 'sample/0/0/0.jpg': 'not an image' } } });
+    const s = stack;
     const r = await fetch(`${s.serverUrl}/api/tiles/sample/0/0/0.dds`);
     expect(r.status).toBe(502);
     expect((await r.json().then(asJson)).error.code).toBe('BAD_IMAGE');
