@@ -1,8 +1,8 @@
 #!/usr/bin/env node
-// `npx tile-accelerator`: the tiler, the uploader and `serve`. The commands
-// are TypeScript (server/tiler/cli.ts), loaded through tsx's ESM hooks so the
-// package runs from source without a separate compile step.
+// `npx tile-accelerator`: the tiler, the uploader and `serve` (server/tiler/cli.ts;
+// compiled JS in the package, the TypeScript source through tsx in a checkout).
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const argv = process.argv.slice(2);
@@ -25,8 +25,21 @@ if (argv[0] === 'tile' && process.platform === 'linux' && process.env.MALLOC_ARE
     process.exit(code ?? (signal === 'SIGINT' ? 130 : signal === 'SIGTERM' ? 143 : 1));
   });
 } else {
+  process.exitCode = await (await loadCli()).main(argv);
+}
+
+/**
+ * The installed package ships compiled JS (dist/pkg, scripts/build-package.mjs)
+ * and no TypeScript sources, so it runs on plain node. A checkout runs the
+ * sources through tsx (a devDependency) so edits need no rebuild;
+ * TILE_ACCELERATOR_COMPILED=1 forces the compiled build there too.
+ */
+async function loadCli() {
+  const compiled = new URL('../dist/pkg/server/tiler/cli.js', import.meta.url);
+  const source = new URL('../server/tiler/cli.ts', import.meta.url);
+  const forced = process.env.TILE_ACCELERATOR_COMPILED === '1';
+  if (existsSync(compiled) && (forced || !existsSync(source))) return import(compiled.href);
   const { register } = await import('tsx/esm/api');
   register();
-  const { main } = await import('../server/tiler/cli.ts');
-  process.exitCode = await main(argv);
+  return import(source.href);
 }

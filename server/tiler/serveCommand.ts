@@ -18,7 +18,12 @@ export function runServe(
   log: (line: string) => void,
   signalTarget: NodeJS.EventEmitter = process,
 ): Promise<number> {
-  const entry = path.join(PACKAGE_ROOT, 'server', 'main.ts');
+  // Compiled (the npm package's dist/pkg, scripts/build-package.mjs): the JS
+  // main beside us, plain node, no tsx (a devDependency). From source: tsx.
+  const compiled = import.meta.url.endsWith('.js');
+  const entry = compiled
+    ? fileURLToPath(new URL('../main.js', import.meta.url))
+    : path.join(PACKAGE_ROOT, 'server', 'main.ts');
   if (!existsSync(entry)) {
     log(`error: ${entry} not found (is this a complete tile-accelerator checkout?)`);
     return Promise.resolve(1);
@@ -28,8 +33,8 @@ export function runServe(
       'note: dist/public is not built (run `npm run build`): the API works, the demo page and /tile-sw.js do not',
     );
   }
-  const loader = import.meta.resolve('tsx');
-  const child = spawn(process.execPath, ['--import', loader, entry], { stdio: 'inherit', env });
+  const args = compiled ? [entry] : ['--import', import.meta.resolve('tsx'), entry];
+  const child = spawn(process.execPath, args, { stdio: 'inherit', env });
   // Ctrl-C reaches the child through the terminal's process group; a signal
   // sent to our pid alone (a supervisor's SIGTERM) is passed on.
   const forward = (sig: NodeJS.Signals) => () => {
