@@ -540,6 +540,30 @@ function firstOpaque(): u32 {
   return 16;
 }
 
+/** Least-squares descent from (c0, c1) in its own mode; the global best keeps the winner. */
+function descend(c0: u32, c1: u32, three: bool, blackOk: bool): void {
+  const e = bestErr;
+  const s0 = bestC0;
+  const s1 = bestC1;
+  const sb = bestBits;
+  const st = bestThree;
+  bestErr = 0xffffffff;
+  tryEndpoints(c0, c1, three, blackOk);
+  for (let it = 0; it < 4 && bestErr != 0xffffffff; it++) {
+    const before = bestErr;
+    if (!leastSquares()) break;
+    tryEndpoints(pack(ar, ag, ab), pack(br, bg, bb), bestThree, blackOk);
+    if (bestErr >= before) break;
+  }
+  if (e <= bestErr) {
+    bestErr = e;
+    bestC0 = s0;
+    bestC1 = s1;
+    bestBits = sb;
+    bestThree = st;
+  }
+}
+
 /**
  * Encode the block in FR/FG/FB (+ transMask) to 8 bytes at `dst`.
  * `allowThree`: BC1 (3-colour mode is legal); false for the BC3 colour block.
@@ -561,29 +585,25 @@ export function encodeColourBlock(dst: usize, high: bool, allowThree: bool, blac
     store<i32>(FB, load<i32>(FB + (first << 2)));
   }
   const useThree = allowThree && (high || transMask != 0);
+  const black = blackOk && allowThree;
   if (!rangeFit(!high)) {
-    singleColour(blackOk && allowThree);
-  } else {
+    singleColour(black);
+  } else if (!high) {
     if (transMask == 0) tryEndpoints(pack(ar, ag, ab), pack(br, bg, bb), false, false);
-    if (useThree) tryEndpoints(pack(ar, ag, ab), pack(br, bg, bb), true, blackOk);
-    if (high && transMask == 0) {
-      // the inset range fit as a second start
-      if (rangeFit(true)) tryEndpoints(pack(ar, ag, ab), pack(br, bg, bb), false, false);
-    }
-    const iters = high ? 4 : 1;
-    for (let it = 0; it < iters; it++) {
-      const before = bestErr;
-      if (!leastSquares()) break;
-      tryEndpoints(pack(ar, ag, ab), pack(br, bg, bb), bestThree, blackOk && allowThree);
-      if (bestErr >= before) break;
-    }
-    if (high) {
-      refineRounding(blackOk && allowThree);
-      // the nudged endpoints may move indices: one more least-squares solve from there
-      if (leastSquares()) {
-        tryEndpoints(pack(ar, ag, ab), pack(br, bg, bb), bestThree, blackOk && allowThree);
-        refineRounding(blackOk && allowThree);
-      }
+    if (useThree) tryEndpoints(pack(ar, ag, ab), pack(br, bg, bb), true, black);
+    if (leastSquares()) tryEndpoints(pack(ar, ag, ab), pack(br, bg, bb), bestThree, black);
+  } else {
+    // several starts, each refined to its own local optimum, best kept
+    const a = pack(ar, ag, ab);
+    const b = pack(br, bg, bb);
+    if (transMask == 0) descend(a, b, false, false);
+    if (useThree) descend(a, b, true, black);
+    if (transMask == 0 && rangeFit(true)) descend(pack(ar, ag, ab), pack(br, bg, bb), false, false);
+    refineRounding(black);
+    // the nudged endpoints may move indices: one more least-squares solve from there
+    if (leastSquares()) {
+      tryEndpoints(pack(ar, ag, ab), pack(br, bg, bb), bestThree, black);
+      refineRounding(black);
     }
   }
   store<u16>(dst, <u16>bestC0);
