@@ -153,6 +153,7 @@ export class TileAccelerator {
   }
 
   private async load(t: Target, signal: AbortSignal, priority: 'visible' | 'prefetch'): Promise<Loaded> {
+    await this.store.ready(100);
     const hit = this.store.mayHave(t.url)
       ? await this.store.persistentGet(t.url).catch(() => undefined)
       : undefined;

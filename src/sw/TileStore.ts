@@ -60,7 +60,7 @@ export class TileStore {
             sizeCalculation: (v) => v.body.byteLength + 64,
           })
         : undefined;
-    void o.index
+    this.knownLoaded = o.index
       .then((i) => i.allUrls())
       .then((urls) => {
         const set = new Set(urls);
@@ -69,6 +69,25 @@ export class TileStore {
         this.known = set;
       })
       .catch(() => {});
+    // Open Cache Storage now too, not on the first tile.
+    void this.bodies().catch(() => {});
+  }
+
+  private readonly knownLoaded: Promise<void>;
+
+  /**
+   * Waits (at most `ms`) for the URL set, so a fresh worker's first burst
+   * goes to the batcher together instead of one Cache Storage match each.
+   */
+  async ready(ms: number): Promise<void> {
+    if (this.known) return;
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, ms);
+      void this.knownLoaded.then(() => {
+        clearTimeout(t);
+        resolve();
+      });
+    });
   }
 
   /** False only when the tile is surely not in the persistent cache (undefined: not known yet). */
