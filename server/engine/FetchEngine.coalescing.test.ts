@@ -70,7 +70,7 @@ describe('FetchEngine coalescing (real mocked origin)', () => {
   });
 
   it("lets one waiter leave without cancelling the others' shared fetch", async () => {
-    fx = await startEngineFixture({ files: { k: tile(4) }, latencyMs: 150 });
+    fx = await startEngineFixture({ files: { k: tile(4) }, latencyMs: 300 });
     const leaving = new AbortController();
     const a = fx.engine.getBytes('k', live());
     const b = fx.engine.getBytes('k', leaving.signal);
