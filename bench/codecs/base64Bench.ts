@@ -6,7 +6,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { build } from 'esbuild';
 import { chromium } from 'playwright-core';
-import { base64Decode } from '../../src/wasm/base64.js';
+import { base64Backend, base64Decode } from '../../src/wasm/base64.js';
 import type { CodecModule } from '../../src/wasm/codecModule.js';
 import type { BenchContext } from '../types.js';
 import { f2, ratio, timeIt } from './measure.js';
@@ -24,7 +24,7 @@ const gbps = (bytes: number, ms: number) => bytes / ms / 1e6;
 export async function base64NodeTable(ctx: BenchContext, mod: CodecModule): Promise<string> {
   ctx.log('codecs: base64 in Node');
   const budget = ctx.quick ? 100 : 400;
-  let md = '### base64 decode in Node (GB/s of decoded bytes)\n\n';
+  let md = `### base64 decode in Node (\`auto\` picked ${base64Backend(mod)}, GB/s of decoded bytes)\n\n`;
   md +=
     '| payload | ours (wasm) | ours (`auto`: Buffer + strict check) | Buffer.from (lenient) | wasm / Buffer |\n';
   md += '| --- | --- | --- | --- | --- |\n';
@@ -49,12 +49,12 @@ export async function base64NodeTable(ctx: BenchContext, mod: CodecModule): Prom
 
 // Runs inside the page: times each decoder on each payload for `budget` ms.
 const PAGE_SCRIPT = `
-import { initCodecs, base64Decode } from './codecs.js';
+import { initCodecs, base64Backend, base64Decode, base64DecodeBytes } from './codecs.js';
 window.runBench = async (sizes, budget) => {
   const mod = await initCodecs();
   const time = (fn) => { fn(); let n = 0; const t0 = performance.now(); let t = t0;
     while (n < 3 || t - t0 < budget) { fn(); n++; t = performance.now(); } return (t - t0) / n; };
-  const out = { flavour: mod.flavour, native: typeof Uint8Array.fromBase64 === 'function', rows: [] };
+  const out = { flavour: mod.flavour, backend: base64Backend(), native: typeof Uint8Array.fromBase64 === 'function', rows: [] };
   for (const n of sizes) {
     const bytes = new Uint8Array(n); for (let i = 0; i < n; i++) bytes[i] = Math.imul(i, 2654435761) >>> 24;
     let bin = ''; for (let i = 0; i < n; i += 4096) bin += String.fromCharCode(...bytes.subarray(i, i + 4096));
@@ -62,6 +62,8 @@ window.runBench = async (sizes, budget) => {
     const row = { n };
     row.ours = time(() => base64Decode(s, { backend: 'wasm' }));
     row.auto = time(() => base64Decode(s));
+    const ascii = new TextEncoder().encode(s);
+    row.bytes = time(() => base64DecodeBytes(ascii));
     if (out.native) row.native = time(() => Uint8Array.fromBase64(s));
     row.atob = time(() => { const b = atob(s); const u = new Uint8Array(b.length);
       for (let i = 0; i < b.length; i++) u[i] = b.charCodeAt(i); return u; });
@@ -75,6 +77,7 @@ interface PageRow {
   n: number;
   ours: number;
   auto: number;
+  bytes: number;
   native?: number;
   atob: number;
 }
@@ -132,17 +135,18 @@ export async function base64BrowserTable(ctx: BenchContext): Promise<string> {
           budget,
         ),
       [SIZES, ctx.quick ? 100 : 400] as [number[], number],
-    )) as { flavour: string; native: boolean; rows: PageRow[] };
-    let md = `### base64 decode in headless Chromium (${res.flavour} build, GB/s of decoded bytes)\n\n`;
+    )) as { flavour: string; backend: string; native: boolean; rows: PageRow[] };
+    let md = `### base64 decode in headless Chromium (${res.flavour} build, \`auto\` picked ${res.backend}, GB/s of decoded bytes)\n\n`;
     md +=
-      '| payload | ours (wasm) | `auto` | Uint8Array.fromBase64 | atob + copy | ours / fromBase64 | ours / atob |\n';
-    md += '| --- | --- | --- | --- | --- | --- | --- |\n';
+      '| payload | ours (wasm, string in) | ours (wasm, bytes in) | `auto` | Uint8Array.fromBase64 | atob + copy | ours / fromBase64 | ours / atob | bytes-in / fromBase64 |\n';
+    md += '| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n';
     const targets: string[] = [];
     for (const r of res.rows) {
       const o = gbps(r.n, r.ours);
       const nat = r.native ? gbps(r.n, r.native) : Number.NaN;
       const at = gbps(r.n, r.atob);
-      md += `| ${r.n / 1024} KiB | ${f2(o)} | ${f2(gbps(r.n, r.auto))} | ${r.native ? f2(nat) : 'n/a'} | ${f2(at)} | ${r.native ? ratio(o / nat) : 'n/a'} | ${ratio(o / at)} |\n`;
+      const by = gbps(r.n, r.bytes);
+      md += `| ${r.n / 1024} KiB | ${f2(o)} | ${f2(by)} | ${f2(gbps(r.n, r.auto))} | ${r.native ? f2(nat) : 'n/a'} | ${f2(at)} | ${r.native ? ratio(o / nat) : 'n/a'} | ${ratio(o / at)} | ${r.native ? ratio(by / nat) : 'n/a'} |\n`;
       targets.push(
         `${r.n / 1024} KiB: vs fromBase64 ${r.native ? ratio(o / nat) : 'n/a'} (target 3×: ${o >= 3 * nat ? 'met' : '**missed**'}), vs atob ${ratio(o / at)} (target 5×: ${o >= 5 * at ? 'met' : '**missed**'})`,
       );

@@ -134,7 +134,8 @@ export function runDecode(
 ): Uint8Array {
   const n = mod.exports.b64Decode(src, len, dst, alphabet === 'base64url' ? 1 : 0);
   if (n < 0) throw decodeError(mod.exports.b64ErrorKind.value as number, at - n - 1, alphabet);
-  return mod.u8.slice(dst, dst + n);
+  // ArrayBuffer#slice is a plain memcpy; TypedArray#slice over wasm memory measured slower in Chromium
+  return new Uint8Array(mod.u8.buffer.slice(dst, dst + n));
 }
 
 /** Strict decode of ASCII bytes (e.g. a slice of a JSON body) without making a string. */
