@@ -75,7 +75,7 @@ describe('FetchEngine breaker verdicts on deadlines and aborts', () => {
       {
         retries: 0,
         attemptTimeoutMs: 10_000,
-        requestTimeoutMs: 80,
+        requestTimeoutMs: 300,
         breaker: { failureThreshold: 2, openMs: 60_000 },
       },
     );
