@@ -35,6 +35,7 @@ export interface ServerConfig {
   redisMaxEntryBytes: number;
   redisTimeoutMs: number;
   redisKeyPrefix: string;
+  redisLockWaitMs: number;
   ownerToken: string | undefined;
   apiToken: string | undefined;
   /** Allowed cross-origin origins; `['*']` = any; empty = none. */
@@ -163,6 +164,7 @@ export function loadConfig(env: Env = process.env): ServerConfig {
     redisMaxEntryBytes: int(env, 'REDIS_MAX_ENTRY_BYTES', 1024 * 1024, 0, 512 * 1024 * 1024),
     redisTimeoutMs: int(env, 'REDIS_TIMEOUT_MS', 100, 1, 60_000),
     redisKeyPrefix: str(env, 'REDIS_KEY_PREFIX') ?? 'ta:',
+    redisLockWaitMs: int(env, 'REDIS_LOCK_WAIT_MS', 0, 0, 10_000),
     ownerToken: str(env, 'OWNER_TOKEN'),
     apiToken: str(env, 'API_TOKEN'),
     corsOrigins,

@@ -134,6 +134,11 @@ export const CONFIG_VARS: readonly ConfigVar[] = [
     meaning: 'Prefix of every Redis key (several deployments, one Redis).',
   },
   {
+    name: 'REDIS_LOCK_WAIT_MS',
+    default: '0',
+    meaning: 'Cold-tile lock across instances: others wait this long for the first fetch (0 = off).',
+  },
+  {
     name: 'OWNER_TOKEN',
     default: '(unset)',
     meaning: 'Bearer token for POST cache-clear; unset = the route is 403.',

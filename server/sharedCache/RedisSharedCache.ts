@@ -1,49 +1,19 @@
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis, type RedisOptions } from 'ioredis';
 import { isTileError, TileError } from '../../src/protocol/errors.js';
 import type { SharedCache, SharedTile } from '../tiles/SharedCache.js';
 import { GenerationTracker } from './GenerationTracker.js';
-import { RedisBreaker, type RedisBreakerState, type SharedCacheLog } from './RedisBreaker.js';
+import { RedisBreaker } from './RedisBreaker.js';
+import type { RedisSharedCacheOptions, RedisSharedCacheStats } from './RedisSharedCacheOptions.js';
 import { raceDeadline } from './raceDeadline.js';
 import { REDIS_SCRIPTS, type TileScriptCommands } from './redisScripts.js';
 
-export interface RedisSharedCacheOptions {
-  /** redis:// or rediss:// URL. */
-  url: string;
-  /** Lifetime of an entry in Redis. */
-  ttlMs: number;
-  /** Larger tiles are not written (one big value would hold up every reply behind it). */
-  maxEntryBytes: number;
-  /** Deadline of every Redis call on the tile path. */
-  timeoutMs: number;
-  /** Prefix of every key and of the clear channel (several deployments may share one Redis). */
-  keyPrefix?: string;
-  breaker?: { failureThreshold: number; openMs: number };
-  /** Cap on the reconnect back-off, so a returning Redis is picked up quickly. */
-  maxReconnectDelayMs?: number;
-  log?: SharedCacheLog | undefined;
-  now?: () => number;
-}
-
-export type RedisSharedCacheStats = {
-  hits: number;
-  misses: number;
-  writes: number;
-  /** Calls not sent: not connected, or the breaker is open. */
-  skipped: number;
-  /** Calls that failed or missed their deadline. */
-  errors: number;
-  /** Tiles over maxEntryBytes, not written. */
-  oversize: number;
-  /** Writes refused because the dataset was cleared since the fetch began. */
-  staleWrites: number;
-  /** Clears made by other instances that this one applied. */
-  remoteClears: number;
-  breaker: RedisBreakerState;
-  connected: boolean;
-};
+export type { RedisSharedCacheOptions, RedisSharedCacheStats };
 
 type ScriptedRedis = Redis & TileScriptCommands;
+
+type Read = { kind: 'hit'; tile: SharedTile } | { kind: 'miss' | 'leader' | 'follower' };
 
 /**
  * The shared second cache layer in Redis (see docs/deployment.md).
@@ -80,10 +50,17 @@ export class RedisSharedCache implements SharedCache {
     oversize: 0,
     staleWrites: 0,
     remoteClears: 0,
+    lockWaits: 0,
+    lockWaitHits: 0,
   };
+  readonly #lockWaitMs: number;
+  readonly #leading = new Set<string>();
+  readonly #now: () => number;
 
   constructor(private readonly o: RedisSharedCacheOptions) {
     this.#prefix = o.keyPrefix ?? 'ta:';
+    this.#lockWaitMs = o.lockWaitMs ?? 0;
+    this.#now = o.now ?? Date.now;
     this.#channel = `${this.#prefix}clear`;
     this.#breaker = new RedisBreaker({
       failureThreshold: o.breaker?.failureThreshold ?? 3,
@@ -131,24 +108,18 @@ export class RedisSharedCache implements SharedCache {
     generation: number,
     signal: AbortSignal,
   ): Promise<SharedTile | undefined> {
-    const reply = await this.#run(
-      () => this.#client.taTileGetBuffer(this.#genKey(dataset), this.#tileKey(dataset, key)),
-      signal,
-    );
-    if (reply === undefined) return undefined;
-    const [redisGen, ct, et, b] = reply;
-    if (this.#gens.observe(dataset, generation, redisGen) === 'remote-clear') {
-      this.#applyRemoteClear(dataset, generation, redisGen);
-      // The entry (if any) is of the new generation, but this fetch belongs to the old local one.
-    }
-    if (b === undefined || ct === undefined || et === undefined) {
+    const tileKey = this.#tileKey(dataset, key);
+    // A second miss for a tile this instance is already fetching joins the engine's coalescing, not the lock.
+    const lock = this.#lockWaitMs > 0 && !this.#leading.has(tileKey);
+    let r = await this.#read(dataset, tileKey, generation, lock, signal);
+    if (r.kind === 'follower') r = await this.#awaitLeader(dataset, tileKey, generation, signal);
+    if (r.kind === 'leader') this.#lead(tileKey);
+    if (r.kind !== 'hit') {
       this.#counts.misses++;
       return undefined;
     }
     this.#counts.hits++;
-    // Copy: a reply Buffer may be a view into a larger socket chunk, which the
-    // memory cache would then keep alive without counting it.
-    return { bytes: new Uint8Array(b), contentType: ct.toString(), etag: et.toString() };
+    return r.tile;
   }
 
   async set(
@@ -168,17 +139,21 @@ export class RedisSharedCache implements SharedCache {
       this.#counts.staleWrites++;
       return;
     }
+    const tileKey = this.#tileKey(dataset, key);
+    this.#leading.delete(tileKey);
     const bytes = Buffer.from(tile.bytes.buffer, tile.bytes.byteOffset, tile.bytes.byteLength);
     const written = await this.#run(
       () =>
         this.#client.taTileSet(
           this.#genKey(dataset),
-          this.#tileKey(dataset, key),
+          tileKey,
+          this.#lockKey(tileKey),
           expected,
           tile.contentType,
           tile.etag,
           bytes,
           this.o.ttlMs,
+          this.#id,
         ),
       signal,
     );
@@ -235,6 +210,80 @@ export class RedisSharedCache implements SharedCache {
 
   #tileKey(dataset: string, key: string): string {
     return `${this.#prefix}{${dataset}}:t:${key}`;
+  }
+
+  #lockKey(tileKey: string): string {
+    return `${tileKey}:lock`;
+  }
+
+  /** One read (and, with `lock`, an attempt to take the cold-tile lock); a skipped or failed read is a miss. */
+  async #read(
+    dataset: string,
+    tileKey: string,
+    generation: number,
+    lock: boolean,
+    signal: AbortSignal,
+  ): Promise<Read> {
+    const reply = await this.#run(
+      () =>
+        this.#client.taTileGetBuffer(
+          this.#genKey(dataset),
+          tileKey,
+          this.#lockKey(tileKey),
+          lock ? this.#lockWaitMs : 0,
+          this.#id,
+        ),
+      signal,
+    );
+    if (reply === undefined) return { kind: 'miss' };
+    if (this.#gens.observe(dataset, generation, reply[0]) === 'remote-clear') {
+      // The entry (if any) is of the new generation; this fetch belongs to the old local one and cannot store it.
+      this.#applyRemoteClear(dataset, generation, reply[0]);
+    }
+    if (reply.length === 4) {
+      const [, ct, et, b] = reply;
+      // Copy: a reply Buffer may be a view into a larger socket chunk, which the
+      // memory cache would then keep alive without counting it.
+      return {
+        kind: 'hit',
+        tile: { bytes: new Uint8Array(b), contentType: ct.toString(), etag: et.toString() },
+      };
+    }
+    if (reply.length === 2) return { kind: reply[1] === 1 ? 'leader' : 'follower' };
+    return { kind: 'miss' };
+  }
+
+  /**
+   * Another instance is fetching this cold tile: poll Redis for its write
+   * until REDIS_LOCK_WAIT_MS, then give up and ask the origin. Taking over
+   * the lock (the holder finished without writing, e.g. a 404) ends the wait too.
+   */
+  async #awaitLeader(
+    dataset: string,
+    tileKey: string,
+    generation: number,
+    signal: AbortSignal,
+  ): Promise<Read> {
+    this.#counts.lockWaits++;
+    const end = this.#now() + this.#lockWaitMs;
+    const pollMs = Math.max(5, Math.min(25, Math.floor(this.#lockWaitMs / 10)));
+    while (this.#now() < end) {
+      try {
+        await sleep(pollMs, undefined, { signal });
+      } catch {
+        return { kind: 'miss' };
+      }
+      const r = await this.#read(dataset, tileKey, generation, true, signal);
+      if (r.kind === 'hit') this.#counts.lockWaitHits++;
+      if (r.kind !== 'follower') return r;
+    }
+    return { kind: 'miss' };
+  }
+
+  /** Remembers that this instance fetches `tileKey` until it writes it or the lock would have expired. */
+  #lead(tileKey: string): void {
+    this.#leading.add(tileKey);
+    setTimeout(() => this.#leading.delete(tileKey), this.#lockWaitMs).unref();
   }
 
   /** One guarded Redis call: skipped when down or open, bounded by the deadline, never throws. */

@@ -5,7 +5,7 @@ import { RedisSharedCache } from './RedisSharedCache.js';
 
 export type SharedCacheConfig = Pick<
   ServerConfig,
-  'redisUrl' | 'redisTtlMs' | 'redisMaxEntryBytes' | 'redisTimeoutMs' | 'redisKeyPrefix'
+  'redisUrl' | 'redisTtlMs' | 'redisMaxEntryBytes' | 'redisTimeoutMs' | 'redisKeyPrefix' | 'redisLockWaitMs'
 >;
 
 /** Redis when REDIS_URL is set, otherwise the no-op layer. Connecting happens in the background. */
@@ -17,6 +17,7 @@ export function createSharedCache(config: SharedCacheConfig, log?: SharedCacheLo
     maxEntryBytes: config.redisMaxEntryBytes,
     timeoutMs: config.redisTimeoutMs,
     keyPrefix: config.redisKeyPrefix,
+    lockWaitMs: config.redisLockWaitMs,
     log,
   });
 }

@@ -69,7 +69,12 @@ describe('two instances sharing one Redis', () => {
       stats: { shared_cache_hits: number; shared_cache: Record<string, unknown> };
     };
     expect(stats.stats.shared_cache_hits).toBe(1);
-    expect(stats.stats.shared_cache).toMatchObject({ name: 'redis', hits: 1, breaker: 'closed', connected: true });
+    expect(stats.stats.shared_cache).toMatchObject({
+      name: 'redis',
+      hits: 1,
+      breaker: 'closed',
+      connected: true,
+    });
   });
 
   it('answers every tile request while Redis is killed mid-run, and shares again once it is back', async () => {
