@@ -4,6 +4,7 @@ import { type MockOrigin, startMockOrigin } from '../../e2e/mockOrigin/MockOrigi
 import { type RedisServer, startRedisServer } from '../../server/testing/redisServer.js';
 import { type Instance, type Instances, startInstances } from '../../server/testing/startInstances.js';
 import type { BenchContext, BenchSection } from '../types.js';
+import { measureHerd } from './herd.js';
 import { measureOriginTuning } from './originTuning.js';
 
 // One instance vs two instances (round-robin, no stickiness) without and with
@@ -143,6 +144,15 @@ const bench: BenchSection = async (ctx: BenchContext) => {
       ctx.log(`shared-cache: ${s.name}`);
       results.push(await runSetup(s, keys, origin, redis.url));
     }
+    ctx.log('shared-cache: simultaneous misses, without and with the cold-tile lock');
+    const herd = [
+      await measureHerd(origin, redis.url, keys, 0, 8),
+      await measureHerd(origin, redis.url, keys, 100, 8),
+    ];
+    const herdRows = herd.map(
+      (h) =>
+        `| ${h.lockWaitMs === 0 ? 'off' : `${h.lockWaitMs} ms`} | ${h.originGets} | ${f2(h.originGets / n)} | ${f1(h.p50Ms)} | ${f1(h.p95Ms)} |`,
+    );
     ctx.log('shared-cache: origin concurrency / pool size');
     const pairs: Array<[number, number]> = ctx.quick
       ? [
@@ -202,6 +212,13 @@ ${latRows.join('\n')}
 
 A shared-cache hit costs ${f1(pct(shared, 50) - pct(memory, 50))} ms more than a memory hit at p50 and is
 ${f1(pct(originP, 50) / pct(shared, 50))}× faster than the origin fetch.
+
+Worst case for several instances: each cold tile asked through both instances at the same moment (8 tiles in
+flight, Redis shared), without and with the cold-tile lock (\`REDIS_LOCK_WAIT_MS\`):
+
+| cold-tile lock | origin GETs | per tile | p50 ms | p95 ms |
+| --- | ---: | ---: | ---: | ---: |
+${herdRows.join('\n')}
 
 Cold tiles through one instance, 128 clients in flight, ${n} distinct tiles, origin at ${ORIGIN_LATENCY_MS} ms:
 
