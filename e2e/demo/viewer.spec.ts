@@ -72,16 +72,17 @@ test('the viewer renders the sample at two zoom levels, and the screenshot is no
   const shot2 = await pictureStats(await view.screenshot());
   expect(shot2.stdev).toBeGreaterThan(8);
 
-  // The README screenshot: back to the whole image with the panel filled in.
+  // The README screenshot (UPDATE_SCREENSHOT=1 rewrites docs/screenshot.png; otherwise test-results/).
   await hook(page, (d) => d.setCamera({ cx: 4096, cy: 3571, zoom: 2.6 }));
   await waitComplete(page);
   await page.waitForTimeout(1500);
-  await page.screenshot({ path: 'docs/screenshot.png' });
+  const out = process.env['UPDATE_SCREENSHOT'] ? 'docs/screenshot.png' : 'test-results/demo-screenshot.png';
+  await page.screenshot({ path: out });
 });
 
 test('no main-thread long task over 50 ms while 64+ tiles decode in the pool', async ({ page }) => {
   test.setTimeout(150_000);
-  await page.setViewportSize({ width: 1280, height: 800 });
+  await page.setViewportSize({ width: 960, height: 600 });
   // A string: this file is type-checked with Node's lib, which has no 'longtask' entry type.
   await page.addInitScript(`
     window.__longTasks = [];
@@ -89,7 +90,10 @@ test('no main-thread long task over 50 ms while 64+ tiles decode in the pool', a
       for (const e of list.getEntries()) window.__longTasks.push(e.duration);
     }).observe({ type: 'longtask', buffered: false });
   `);
-  await page.goto(`${stack.serverUrl}/?sw=off`);
+  // Canvas 2D: this machine has no GPU, and Chromium's software WebGL (SwiftShader) makes
+  // long main-thread tasks of its own on uploads and draws, decode or no decode (measured
+  // in bench/client). The decode path under test is the same pool for both renderers.
+  await page.goto(`${stack.serverUrl}/?sw=off&renderer=canvas`);
   await waitComplete(page);
   // Page start-up (script parse, WebGL and worker set-up) is not tile decoding: measure from here.
   const before = await page.evaluate(() => {
@@ -97,13 +101,14 @@ test('no main-thread long task over 50 ms while 64+ tiles decode in the pool', a
     w.__longTasks = [];
     return w.__demo!.store().uploads;
   });
-  // Five disjoint full-resolution views of about 20 new tiles each.
+  // Six disjoint full-resolution views of about 16 new tiles each.
   for (const [cx, cy] of [
     [1300, 1300],
     [4096, 3571],
     [6800, 5800],
     [6800, 1300],
     [1300, 5800],
+    [4096, 600],
   ] as const) {
     await page.evaluate(`window.__demo.setCamera({ cx: ${cx}, cy: ${cy}, zoom: 5 })`);
     await waitComplete(page, 5);
@@ -150,15 +155,21 @@ test('the canvas 2D fallback works when forced with ?renderer=canvas', async ({ 
   expect(stats.stdev).toBeGreaterThan(8);
 });
 
-test('shows missing tiles and a server-down state instead of failing silently', async ({ page }) => {
-  await page.goto(`${stack.serverUrl}/?sw=off`);
-  await waitComplete(page);
-  await expect(page.locator('#status')).toBeHidden();
-  await stack.server.close();
-  await hook(page, (d) => d.setCamera({ cx: 8000, cy: 7000, zoom: 5 }));
-  await expect(page.locator('#status')).toHaveClass(/down/, { timeout: 10_000 });
-  await expect(page.locator('#status')).toContainText('Server unreachable');
-  expect(await hook(page, (d) => d.store().serverDown)).toBe(true);
+test('shows a server-down state instead of failing silently', async ({ page }) => {
+  // Its own stack: this test stops the server.
+  const own = await startDemoStack();
+  try {
+    await page.goto(`${own.serverUrl}/?sw=off`);
+    await waitComplete(page);
+    await expect(page.locator('#status')).toBeHidden();
+    await own.server.close();
+    await hook(page, (d) => d.setCamera({ cx: 8000, cy: 7000, zoom: 5 }));
+    await expect(page.locator('#status')).toHaveClass(/down/, { timeout: 10_000 });
+    await expect(page.locator('#status')).toContainText('Server unreachable');
+    expect(await hook(page, (d) => d.store().serverDown)).toBe(true);
+  } finally {
+    await own.close();
+  }
 });
 
 test('the video sample loads and seeks through /api/video (206 ranges)', async ({ page }) => {
