@@ -16,12 +16,12 @@ describe('FetchEngine against a faulty origin', () => {
       { files: { k: body }, hang: true },
       {
         // Generous enough for a loaded 2-core CI box, short enough to keep the test quick.
-        attemptTimeoutMs: 300,
-        requestTimeoutMs: 700,
+        attemptTimeoutMs: 500,
+        requestTimeoutMs: 1000,
         retries: 5,
         concurrency: 16,
         queueLimit: 2000,
-        breaker: { failureThreshold: 5, openMs: 200 },
+        breaker: { failureThreshold: 10, openMs: 200 },
       },
       16,
     );
@@ -33,9 +33,9 @@ describe('FetchEngine against a faulty origin', () => {
     );
     for (const [e, ms] of errors) {
       const code = (e as TileError).code;
-      // Once five attempts time out the breaker opens and the rest fail fast.
+      // Once ten attempts time out the breaker opens and the rest fail fast.
       expect(['ORIGIN_TIMEOUT', 'DEADLINE_EXCEEDED', 'CIRCUIT_OPEN']).toContain(code);
-      expect(ms).toBeLessThan(700 + 300);
+      expect(ms).toBeLessThan(1000 + 400);
     }
     await until(() => fx!.engine.stats().inFlight === 0);
     expect(fx.engine.stats().queued).toBe(0);
