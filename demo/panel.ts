@@ -19,14 +19,16 @@ const SERVER_KEYS = [
   'hit_rate',
   'cache_hits',
   'cache_misses',
+  'shared_cache_hits',
   'total_requests',
-  'coalesced',
-  'in_flight',
-  'cache_size',
-  'cache_max',
-  'bytes',
+  'origin.coalesced',
+  'origin.in_flight',
+  'origin.latency_ms.p50',
+  'origin.latency_ms.p95',
   'cache_bytes',
+  'cache_size',
   'prefetch_queue',
+  'origin.breaker',
 ];
 
 /** Fills the side panel once a second. */
@@ -117,7 +119,12 @@ function table(el: HTMLElement, rows: Record<string, unknown>): void {
     const th = document.createElement('th');
     th.textContent = k;
     const td = document.createElement('td');
-    td.textContent = typeof v === 'number' && /bytes/i.test(k) ? fmtBytes(v) : String(v);
+    td.textContent =
+      typeof v === 'number' && /bytes/i.test(k)
+        ? fmtBytes(v)
+        : typeof v === 'number' && !Number.isInteger(v)
+          ? v.toFixed(1)
+          : String(v);
     tr.append(th, td);
     frag.append(tr);
   }
