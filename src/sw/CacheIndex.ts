@@ -87,11 +87,11 @@ export class CacheIndex {
     let total = Number((await meta.get(TOTAL))?.v ?? 0);
     const olds = await Promise.all(list.map((e) => entries.get(e.url)));
     const t = this.now();
-    list.forEach((e, i) => {
+    const writes = list.map((e, i) => {
       total += e.bytes - (olds[i]?.bytes ?? 0);
-      void entries.put({ ...e, lastAccess: t });
+      return entries.put({ ...e, lastAccess: t });
     });
-    await Promise.all([meta.put({ k: TOTAL, v: total }), tx.done]);
+    await Promise.all([...writes, meta.put({ k: TOTAL, v: total }), tx.done]);
     return total;
   }
 
