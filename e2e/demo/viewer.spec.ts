@@ -186,3 +186,35 @@ test('the video sample loads and seeks through /api/video (206 ranges)', async (
   await expect(page.locator('#video-info')).toContainText(/at [1-9]/, { timeout: 10_000 });
   expect(ranges).toContain(206);
 });
+
+test('drag pans, the wheel zooms at the cursor, and the keyboard zooms and fits', async ({ page }) => {
+  await page.setViewportSize({ width: 1024, height: 700 });
+  await page.goto(`${stack.serverUrl}/?sw=off&renderer=canvas`);
+  await waitComplete(page);
+  const cam = () => hook(page, (d) => d.camera());
+  const box = (await page.locator('#view').boundingBox())!;
+  const start = await cam();
+
+  await page.mouse.move(box.x + 400, box.y + 300);
+  await page.mouse.down();
+  await page.mouse.move(box.x + 300, box.y + 250, { steps: 5 });
+  await page.mouse.up();
+  const panned = await cam();
+  // Dragging left/up by (100, 50) CSS px moves the centre right/down by that many image px at this scale.
+  const scale = 2 ** (start.zoom - 5);
+  expect(panned.cx - start.cx).toBeCloseTo(100 / scale, 0);
+  expect(panned.cy - start.cy).toBeCloseTo(50 / scale, 0);
+  expect(panned.zoom).toBe(start.zoom);
+
+  await page.mouse.wheel(0, -400);
+  await expect.poll(async () => (await cam()).zoom).toBeGreaterThan(start.zoom + 0.5);
+
+  await page.keyboard.press('0');
+  await expect.poll(async () => (await cam()).zoom).toBeCloseTo(start.zoom, 5);
+  await page.keyboard.press('+');
+  await expect.poll(async () => (await cam()).zoom).toBeCloseTo(start.zoom + 1, 5);
+  await page.keyboard.press('ArrowRight');
+  const after = await cam();
+  expect(after.cx).toBeGreaterThan(start.cx);
+  await waitComplete(page);
+});
