@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Stack } from '../../e2e/harness/startStack.js';
+import { BATCH_MEDIA_TYPE, type BatchFrame, readBatchFrames } from '../../src/protocol/batchFraming.js';
 import {
   counters,
   engineIdle,
@@ -197,5 +198,50 @@ describe('fault matrix: origin faults', () => {
     await engineIdle(stack);
     countersAddUp(stack, keys.length);
     for (const k of keys.slice(0, 4)) await recoversWithTrueBytes(stack, k, many[k]!);
+  });
+
+  it('the binary batch under mixed faults streams the good tiles first, an ERROR frame per bad one, then END', async () => {
+    const many = tileFiles('bx', 12);
+    const keys = Object.keys(many);
+    stack = await startFaultStack({
+      origin: {
+        files: many,
+        hang: (k) => k === keys[0],
+        resetMidBody: (k) => k === keys[1],
+        status: (k) => (k === keys[2] ? 503 : undefined),
+      },
+      // roomier attempts: the point here is ordering, not a tight deadline
+      config: { originAttemptTimeoutMs: 1_000, originTimeoutMs: 2_500 },
+    });
+    const t0 = performance.now();
+    const res = await fetch(`${stack.serverUrl}/api/tiles/bx/batch`, {
+      method: 'POST',
+      headers: { Accept: BATCH_MEDIA_TYPE, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ tiles: keys.map((k) => k.slice(3)) }),
+      signal: AbortSignal.timeout(10_000),
+    });
+    const frames: Array<BatchFrame & { at: number }> = [];
+    for await (const f of readBatchFrames(res.body!)) frames.push({ ...f, at: performance.now() - t0 });
+    expect(performance.now() - t0).toBeLessThan(2_500 + 1_000);
+    const end = frames.pop()!;
+    expect(end.kind).toBe('end');
+    expect(frames).toHaveLength(keys.length);
+    const bad = new Set(keys.slice(0, 3).map((k) => k.slice(3)));
+    for (const f of frames) {
+      if (f.kind === 'tile') {
+        expect(bad.has(f.key)).toBe(false);
+        expect(Buffer.from(f.body).equals(Buffer.from(many[`bx/${f.key}`]!))).toBe(true);
+      } else {
+        expect(f.kind).toBe('error');
+        if (f.kind === 'error') expect(bad.has(f.key), JSON.stringify(f)).toBe(true);
+      }
+    }
+    // the hung tile does not hold back the good ones: they all arrive well before its deadline
+    const lastGood = Math.max(...frames.filter((f) => f.kind === 'tile').map((f) => f.at));
+    const hung = frames.find((f) => f.kind === 'error' && f.key === keys[0]!.slice(3))!;
+    expect(hung.kind === 'error' && hung.error.status).toBe(504);
+    expect(lastGood).toBeLessThan(hung.at);
+    await engineIdle(stack);
+    countersAddUp(stack, keys.length);
   });
 });
