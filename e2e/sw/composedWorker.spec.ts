@@ -36,8 +36,8 @@ test('installTileAccelerator composes into an app worker and leaves its other ro
   stack.serverRequests.length = 0;
   const result = await page.evaluate(async () => {
     const hello = await (await fetch('/app/hello')).text();
-    const tile = await fetch('/api/tiles/sample/4/2/3.jpg', { cache: 'no-store' });
-    const health = await fetch('/healthz', { cache: 'no-store' });
+    const tile = await fetch('/api/tiles/sample/4/2/3.jpg');
+    const health = await fetch('/healthz');
     const g = globalThis as unknown as { acc: { stats(): Promise<Record<string, number>> } };
     return {
       hello,
