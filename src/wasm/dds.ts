@@ -101,7 +101,7 @@ export function encodeDDS(
       [src, tmp] = [tmp, src];
     }
   }
-  const out = mod.u8.slice(base, base + fileLen);
+  const out = new Uint8Array(mod.u8.buffer.slice(base, base + fileLen));
   writeHeader(new DataView(out.buffer), format, width, height, count, sizes[0]!);
   return out;
 }

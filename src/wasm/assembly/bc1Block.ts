@@ -2,6 +2,7 @@
 // Candidates are always scored against the exact integer palette the decoder builds
 // (bcPalette.ts), so the rounding search optimises what is actually displayed.
 import { expand5, expand6 } from './bcPalette';
+import { OM5, OM6 } from './tables';
 
 /** The 16 pixels of the block as i32 channels (edge pixels already replicated). */
 export const FR: usize = memory.data(64, 16);
@@ -25,35 +26,7 @@ let br: f32 = 0;
 let bg: f32 = 0;
 let bb: f32 = 0;
 
-// optimal single-colour endpoints: for each 8-bit value v, the pair (hi, lo) whose
-// 2/3 interpolant (2*e(hi) + e(lo)) / 3 is closest to v (stb_dxt's omatch idea,
-// recomputed for our rounding).
-const OM5: usize = memory.data(512);
-const OM6: usize = memory.data(512);
-function initSingle(tab: usize, bits: u32): void {
-  const n: u32 = 1 << bits;
-  for (let v: i32 = 0; v < 256; v++) {
-    let best: i32 = 1 << 30;
-    for (let a: u32 = 0; a < n; a++) {
-      const ea = bits == 5 ? expand5(a) : expand6(a);
-      for (let b: u32 = 0; b < n; b++) {
-        const eb = bits == 5 ? expand5(b) : expand6(b);
-        let e = <i32>((2 * ea + eb) / 3) - v;
-        e = e < 0 ? -e : e;
-        // small tie-break towards close endpoints, which survive later blending better
-        const d = <i32>(a > b ? a - b : b - a);
-        const score = e * 256 + d;
-        if (score < best) {
-          best = score;
-          store<u8>(tab + 2 * v, a);
-          store<u8>(tab + 2 * v + 1, b);
-        }
-      }
-    }
-  }
-}
-initSingle(OM5, 5);
-initSingle(OM6, 6);
+// optimal single-colour endpoint tables (stb_dxt's omatch idea, recomputed for our rounding)
 
 // @ts-ignore: decorator
 @inline

@@ -1,14 +1,6 @@
 // BC1 / BC3 blocks -> RGBA8, row-major, any width and height (edge blocks are clipped).
 import { alphaPalette, alphaPalette64, APAL, colourPalette, PAL } from './bcPalette';
-
-// For each index byte of a block row (4 x 2 bits), the swizzle that picks 4 palette u32s.
-const ROW_SWIZZLE: usize = memory.data(256 * 16, 16);
-for (let r: u32 = 0; r < 256; r++) {
-  for (let x: u32 = 0; x < 4; x++) {
-    const idx = (r >> (2 * x)) & 3;
-    for (let k: u32 = 0; k < 4; k++) store<u8>(ROW_SWIZZLE + r * 16 + x * 4 + k, idx * 4 + k);
-  }
-}
+import { ROW_SWIZZLE } from './tables';
 
 /** Colour indices of one block (at `src`) written through PAL to a bw x bh window of `dst`. */
 // @ts-ignore: decorator

@@ -2,20 +2,9 @@
 // table, re-encoded through a 4096-entry table) and alpha as stored. Odd sizes: the output
 // is floor(w/2) x floor(h/2) (at least 1), each output texel averaging its 2x2 source
 // texels with coordinates clamped to the image, so a 1-wide level averages 1x2 -> 1x1.
+import { TO_LINEAR, TO_SRGB } from './tables';
 
-const TO_LINEAR: usize = memory.data(512, 16); // u16: sRGB byte -> linear * 65535
-const TO_SRGB: usize = memory.data(4096, 16); // u8: linear >> 4 -> sRGB byte
-
-function srgbToLinear(c: f64): f64 {
-  return c <= 0.04045 ? c / 12.92 : Math.pow((c + 0.055) / 1.055, 2.4);
-}
-
-function linearToSrgb(l: f64): f64 {
-  return l <= 0.0031308 ? l * 12.92 : 1.055 * Math.pow(l, 1.0 / 2.4) - 0.055;
-}
-
-for (let i = 0; i < 256; i++) store<u16>(TO_LINEAR + 2 * i, <u16>Math.round(srgbToLinear(i / 255.0) * 65535.0));
-for (let i = 0; i < 4096; i++) store<u8>(TO_SRGB + i, <u8>Math.round(linearToSrgb((i + 0.5) / 4096.0) * 255.0));
+// the tables are generated (tables.gen.mjs) so instantiation does no set-up work
 
 // @ts-ignore: decorator
 @inline
