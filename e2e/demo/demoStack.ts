@@ -14,14 +14,20 @@ export const STATIC_DIR = process.env['DEMO_STATIC_DIR'] ?? path.join(ROOT, 'dis
  * The companion server serving the built demo, in front of the mocked origin
  * holding the sample pyramid (built once into .cache/e2e-data by the tiler).
  */
-export async function startDemoStack(latencyMs = 5): Promise<Stack> {
+export async function startDemoStack(latencyMs = 5, originRoot?: string): Promise<Stack> {
   if (!existsSync(path.join(STATIC_DIR, 'index.html'))) {
     throw new Error(`${STATIC_DIR}/index.html is missing: run \`npm run build\` first`);
   }
+  const dataRoot = originRoot ?? (await sampleDataRoot());
+  return startStack({ origin: { root: dataRoot, latencyMs }, config: { staticDir: STATIC_DIR } });
+}
+
+/** The directory holding `sample/{z}/{x}/{y}.jpg`, built once by the tiler. */
+export async function sampleDataRoot(): Promise<string> {
   const dataRoot = path.join(ROOT, '.cache/e2e-data');
   await mkdir(dataRoot, { recursive: true });
   await ensureSampleDataset(dataRoot);
-  return startStack({ origin: { root: dataRoot, latencyMs }, config: { staticDir: STATIC_DIR } });
+  return dataRoot;
 }
 
 /** Browser-side view of `window.__demo` (see demo/main.ts). */

@@ -1,7 +1,10 @@
+import { cp, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { expect, type Page, test } from '@playwright/test';
 import sharp from 'sharp';
 import type { Stack } from '../harness/startStack.js';
-import { type DemoWindow, startDemoStack } from './demoStack.js';
+import { type DemoWindow, sampleDataRoot, startDemoStack } from './demoStack.js';
 
 let stack: Stack;
 test.beforeAll(async () => {
@@ -217,4 +220,36 @@ test('drag pans, the wheel zooms at the cursor, and the keyboard zooms and fits'
   const after = await cam();
   expect(after.cx).toBeGreaterThan(start.cx);
   await waitComplete(page);
+});
+
+test('an origin without level 4 shows "missing" and keeps the parent level drawn scaled', async ({
+  page,
+}) => {
+  const src = await sampleDataRoot();
+  const root = await mkdtemp(path.join(tmpdir(), 'demo-missing-'));
+  for (const z of ['0', '1', '2', '3'])
+    await cp(path.join(src, 'sample', z), path.join(root, 'sample', z), { recursive: true });
+  const own = await startDemoStack(5, root);
+  try {
+    await page.setViewportSize({ width: 1024, height: 700 });
+    await page.goto(`${own.serverUrl}/?sw=off`);
+    await waitComplete(page);
+    await hook(page, (d) => d.setCamera({ cx: 4096, cy: 3571, zoom: 4 }));
+    await waitComplete(page, 4);
+    const f = await hook(
+      page,
+      (d) =>
+        d.frame() as unknown as { missingVisible: number; visible: number; rendered: Record<number, number> },
+    );
+    expect(f.missingVisible).toBe(f.visible);
+    expect(f.rendered[4] ?? 0).toBe(0);
+    // The decoded ancestors (level 2 from the first view) stand in, scaled up.
+    const coarser = Object.entries(f.rendered).filter(([z, n]) => Number(z) < 4 && n > 0);
+    expect(coarser.length).toBeGreaterThan(0);
+    await expect(page.locator('#status')).toHaveClass(/missing/);
+    await expect(page.locator('#status')).toContainText('missing at z=4');
+  } finally {
+    await own.close();
+    await rm(root, { recursive: true, force: true });
+  }
 });
