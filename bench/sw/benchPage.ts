@@ -8,7 +8,8 @@ export const BENCH_PAGE = `<!doctype html>
     if (mode === 'none') return true;
     if (mode === 'ours') {
       const { registerTileAccelerator } = await import('/tile-accelerator.js');
-      const acc = await registerTileAccelerator({ swUrl: '/tile-sw.js' });
+      const cfg = JSON.parse(new URLSearchParams(location.search).get('cfg') ?? '{}');
+      const acc = await registerTileAccelerator({ swUrl: '/tile-sw.js', ...cfg });
       window.acc = acc;
       return acc.controlled;
     }
