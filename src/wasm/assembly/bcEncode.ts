@@ -7,6 +7,26 @@ import { encodeColourBlock, FB, FG, FR, transMask } from './bc1Block';
 @inline
 function gather(src: usize, width: u32, height: u32, bx: u32, by: u32, punch: bool): void {
   const stride = <usize>width << 2;
+  if (ASC_FEATURE_SIMD) {
+    if (bx + 4 <= width && by + 4 <= height) {
+      // interior block: split 4 pixels per row into channels with lane ops
+      const m8 = i32x4.splat(255);
+      const half = i32x4.splat(128);
+      let mask: u32 = 0;
+      for (let y: u32 = 0; y < 4; y++) {
+        const v = v128.load(src + <usize>(by + y) * stride + (<usize>bx << 2));
+        v128.store(FR + (y << 4), v128.and(v, m8));
+        v128.store(FG + (y << 4), v128.and(i32x4.shr_u(v, 8), m8));
+        v128.store(FB + (y << 4), v128.and(i32x4.shr_u(v, 16), m8));
+        const a = i32x4.shr_u(v, 24);
+        // alpha bytes 3, 7, 11, 15 -> BA[4y .. 4y+3]
+        store<u32>(BA + (y << 2), i32x4.extract_lane(i8x16.swizzle(v, i8x16(3, 7, 11, 15, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1)), 0));
+        if (punch) mask |= i32x4.bitmask(i32x4.lt_s(a, half)) << (y << 2);
+      }
+      transMask = mask;
+      return;
+    }
+  }
   let mask: u32 = 0;
   for (let y: u32 = 0; y < 4; y++) {
     const row = src + <usize>min(by + y, height - 1) * stride;
