@@ -76,6 +76,8 @@ export function createTileServer(config: ServerConfig, deps: TileServerDeps = {}
     negativeTtlMs: config.negativeTtlMs,
     cacheControl: `${config.apiToken ? 'private' : 'public'}, max-age=${config.tileMaxAgeSec}`,
     convertTimeoutMs: config.originTimeoutMs + 10_000,
+    // The shared layer bounds itself (each Redis call, the cold-tile lock wait); this is the outer safety net.
+    sharedTimeoutMs: 2 * config.redisTimeoutMs + config.redisLockWaitMs + 100,
     now: deps.now,
   });
   const video = new VideoService({

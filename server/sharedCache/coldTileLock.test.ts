@@ -8,7 +8,7 @@ import { type Instance, type Instances, startInstances } from '../testing/startI
 // REDIS_LOCK_WAIT_MS: one origin fetch for a cold tile however many instances miss it at once.
 
 const ORIGIN_MS = 100;
-const LOCK_WAIT_MS = 300;
+const LOCK_WAIT_MS = 800;
 const tile = randomBytes(3000);
 
 let redis: RedisServer | undefined;
@@ -28,7 +28,7 @@ async function setup(lockWaitMs: number): Promise<Instance[]> {
   instances = await startInstances(3, {
     originUrl: origin.url,
     redisUrl: redis.url,
-    config: { redisLockWaitMs: lockWaitMs },
+    config: { redisLockWaitMs: lockWaitMs, redisTimeoutMs: 1_000 },
   });
   const end = Date.now() + 5_000;
   while (!instances.list.every((i) => i.shared?.stats().connected)) {
