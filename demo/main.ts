@@ -68,7 +68,9 @@ async function main(): Promise<void> {
 
   const decodeMode = params.get('decode') === 'main' ? 'main' : 'worker';
   const pool = decodeMode === 'worker' ? getWorkerPool() : undefined;
-  const decode = pool ? workerDecode(pool) : mainThreadDecode();
+  // `?quality=high`: the BC1 encoder's slower, better mode (the benchmark shows what it costs where).
+  const quality = params.get('quality') === 'high' ? 'high' : 'fast';
+  const decode = pool ? workerDecode(pool, quality) : mainThreadDecode(quality);
   const { renderer, why } = await pickRenderer($<HTMLCanvasElement>('view'), decode);
   const canvas = $<HTMLCanvasElement>('view');
   const histogram = new LatencyHistogram();

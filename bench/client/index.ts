@@ -141,6 +141,8 @@ export default async function clientBench(ctx: BenchContext): Promise<string> {
     const configs = [
       ['BC1 upload, decode + encode in the worker pool', ''],
       ['BC1 upload, decode + encode on the main thread', '&decode=main'],
+      ['BC1 `high` upload, decode + encode in the worker pool', '&quality=high'],
+      ['BC1 `high` upload, decode + encode on the main thread', '&quality=high&decode=main'],
       ['RGBA8 upload, decode in the worker pool', '&renderer=webgl-rgba'],
       ['RGBA8 upload, decode on the main thread', '&renderer=webgl-rgba&decode=main'],
     ] as const;
