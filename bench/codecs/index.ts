@@ -16,8 +16,9 @@ export default async function codecs(ctx: BenchContext): Promise<string> {
     await workerTable(ctx),
     'Method: every row is measured in the same process and run; images are the fixtures in ' +
       '`fixtures/images` decoded by sharp; PSNR is over R, G, B of the decoded result (our decoder, ' +
-      'bit-exact with libsquish); libsquish runs with the uniform colour metric; throughput is mean ' +
-      'time per call after one warm-up call, including the copy into and out of WASM memory.',
+      'bit-exact with libsquish); libsquish runs with the uniform colour metric; encoders: fastest of ' +
+      'the same number of runs each; other rows: fastest batch mean after a warm-up call (preemption on a ' +
+      'shared machine only adds time); all include the copies into and out of WASM memory.',
   ];
   return parts.join('\n\n');
 }
