@@ -156,5 +156,25 @@ export function createMetrics(ctx: ServerContext, withDefaults: boolean): Regist
       this.set(b === 'open' ? 1 : b === 'half-open' ? 0.5 : 0);
     },
   });
+  new Gauge({
+    name: 'tile_shared_cache_events_total',
+    help: 'Shared cache (Redis) counters: hits, misses, writes, skipped, errors, oversize, staleWrites, ...',
+    labelNames: ['event'],
+    registers: [r],
+    collect() {
+      for (const [event, n] of Object.entries(ctx.tiles.shared.stats?.() ?? {})) {
+        if (typeof n === 'number') this.set({ event }, n);
+      }
+    },
+  });
+  new Gauge({
+    name: 'tile_shared_cache_up',
+    help: '1 when the shared cache (Redis) is connected and its breaker closed; 0 otherwise or without one',
+    registers: [r],
+    collect: setter(() => {
+      const s = ctx.tiles.shared.stats?.();
+      return s?.['connected'] === true && s['breaker'] === 'closed' ? 1 : 0;
+    }),
+  });
   return r;
 }

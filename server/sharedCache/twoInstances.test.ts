@@ -80,6 +80,9 @@ describe('two instances sharing one Redis', () => {
       breaker: 'closed',
       connected: true,
     });
+    const metrics = await (await fetch(`${b.url}/metrics`)).text();
+    expect(metrics).toMatch(/^tile_shared_cache_events_total\{event="hits"\} 1$/m);
+    expect(metrics).toMatch(/^tile_shared_cache_up 1$/m);
   });
 
   it('answers every tile request while Redis is killed mid-run, and shares again once it is back', async () => {
@@ -107,6 +110,7 @@ describe('two instances sharing one Redis', () => {
     // Origin latency is 20 ms and the Redis deadline 100 ms: no request waited on the dead Redis for long.
     expect(Math.max(...slowest)).toBeLessThan(1_000);
     expect(a.shared!.stats().connected).toBe(false);
+    expect(await (await fetch(`${a.url}/metrics`)).text()).toMatch(/^tile_shared_cache_up 0$/m);
     expect(sharedHits).toBeGreaterThan(0); // Redis served part of the second pass before it died
     expect(origin!.count()).toBe(keys.length * 2 - sharedHits);
 
