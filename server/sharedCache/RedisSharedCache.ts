@@ -29,6 +29,8 @@ type Read = { kind: 'hit'; tile: SharedTile } | { kind: 'miss' | 'leader' | 'fol
  *   failure resolves as a miss / a skipped write.
  * - A clear on one instance reaches the others' memory caches by pub/sub, and
  *   by the generation seen on their next read if a message was missed.
+ * - Optional cold-tile lock (`lockWaitMs`): the read script also takes a short
+ *   lock on a miss; losers poll for the winner's write, bounded by the wait.
  */
 export class RedisSharedCache implements SharedCache {
   readonly name = 'redis';
