@@ -152,4 +152,30 @@ describe('fault matrix: client aborts and server restarts', () => {
     expect(await pending).toBe('cut');
     await eventually(() => stack!.origin.aborted() >= 1, 'hung origin request aborted after shutdown');
   });
+
+  // Known gap (server/routes/videoRoute.ts + server/video/VideoService.ts): the 206 head is
+  // written once the object's size is known; cached chunks stream first, and a missing run
+  // fetched afterwards that fails (here: the origin breaker is open) can only cut the
+  // connection. The soak saw 1 423 such cuts in 10 minutes. Expected to fail until the
+  // server fetches (or at least opens) the missing run before the head, or resumes it.
+  it.fails('a video range spanning cached and missing chunks while the origin fails: a 5xx before the head, not a cut', async () => {
+    const video = randomBytes(1024 * 1024);
+    const tiles = tileFiles('bk', 30);
+    stack = await startFaultStack({
+      origin: {
+        files: { ...tiles, 'videos/v.mp4': video },
+        status: (k) => (k.startsWith('bk/') ? 503 : undefined),
+      },
+      config: { videoChunkBytes: 64 * 1024, videoCacheMaxBytes: 512 * 1024, originRetries: 0 },
+    });
+    const head = await get(`${stack.serverUrl}/api/video/v.mp4`, { headers: { Range: 'bytes=0-131071' } });
+    expect(head.bytes.equals(video.subarray(0, 131072))).toBe(true);
+    // failing tiles open the origin's circuit breaker
+    await Promise.all(Object.keys(tiles).map((k) => get(stack!.serverUrl + tilePathOf(k))));
+    expect(stack.server.context.engine.stats().breaker).toBe('open');
+    const r = await get(`${stack.serverUrl}/api/video/v.mp4`, { headers: { Range: 'bytes=0-300000' } });
+    // fetch() rejects on a cut, so reaching here means a whole answer: exact bytes or a 5xx
+    if (r.status === 206) expect(r.bytes.equals(video.subarray(0, 300001))).toBe(true);
+    else expect(r.status).toBe(503);
+  });
 });
