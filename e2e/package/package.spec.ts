@@ -1,6 +1,7 @@
-import { spawn } from 'node:child_process';
+import { type ChildProcessWithoutNullStreams, execFile, spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { expect, test } from '@playwright/test';
 import { ensureSampleDataset } from '../../server/tiler/sampleDataset.js';
 import {
@@ -16,6 +17,7 @@ import { buildPackedApp, type PackedApp } from './packedApp.js';
 // its own companion server and mocked origin in front of the app's dist/.
 test.describe.configure({ mode: 'serial' });
 
+const run = promisify(execFile);
 let app: PackedApp | undefined;
 let stack: SampleStack | undefined;
 
@@ -145,6 +147,45 @@ test('the Workbox worker serves its precached shell and our cached tiles with th
   ).toBe(0);
 });
 
+test("a consumer's TypeScript resolves every export's declarations", async () => {
+  test.setTimeout(60_000);
+  const tsc = path.join(ROOT, 'node_modules/.bin/tsc');
+  const r = await run(tsc, ['-p', path.join(app!.appDir, 'tsconfig.json')]).catch(
+    (e: { stdout?: string; stderr?: string }) => ({
+      stdout: `${e.stdout ?? ''}${e.stderr ?? ''}`,
+      failed: true,
+    }),
+  );
+  expect('failed' in r ? r.stdout : '').toBe('');
+});
+
+test('an existing node:http app mounts the handler from the installed package', async () => {
+  test.setTimeout(60_000);
+  const dataDir = path.join(ROOT, 'data');
+  await ensureSampleDataset(dataDir, { log: () => {} });
+  const child = spawn(process.execPath, ['mount.mjs'], {
+    cwd: app!.appDir,
+    env: { ...process.env, TILES_DIR: dataDir },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  try {
+    const url = await listeningUrl(child);
+    const tile = await fetch(`${url}/api/tiles/sample/1/1/0.jpg`);
+    expect(tile.status).toBe(200);
+    expect(tile.headers.get('x-tile-source')).toBe('origin');
+    const batch = await fetch(`${url}/api/tiles/sample/batch?tiles=0/0/0.jpg&tiles=9/0/0.jpg`);
+    const body = (await batch.json()) as { tiles: Record<string, string | null> };
+    expect(body.tiles['0/0/0.jpg']?.length).toBeGreaterThan(1000);
+    expect(body.tiles['9/0/0.jpg']).toBeNull();
+    const sw = await fetch(`${url}/tile-sw.js`);
+    expect(sw.status).toBe(200);
+    expect((await sw.text()).length).toBeGreaterThan(10_000);
+    expect(await (await fetch(`${url}/anything`)).text()).toBe('the app');
+  } finally {
+    child.kill('SIGTERM');
+  }
+});
+
 test('the installed package serves tiles on plain node, without tsx', async () => {
   test.setTimeout(60_000);
   const dataDir = path.join(ROOT, 'data');
@@ -156,21 +197,7 @@ test('the installed package serves tiles on plain node, without tsx', async () =
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   try {
-    let out = '';
-    const url = await new Promise<string>((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error(`no "listening" line in 30 s: ${out}`)), 30_000);
-      const on = (b: Buffer) => {
-        out += b.toString();
-        const m = /listening on (http:\/\/\S+)/.exec(out);
-        if (m) {
-          clearTimeout(t);
-          resolve(m[1]!);
-        }
-      };
-      child.stdout.on('data', on);
-      child.stderr.on('data', on);
-      child.once('exit', (code) => reject(new Error(`serve exited with ${code}: ${out}`)));
-    });
+    const url = await listeningUrl(child);
     const tile = await fetch(`${url}/api/tiles/sample/0/0/0.jpg`);
     expect(tile.status).toBe(200);
     expect(tile.headers.get('content-type')).toBe('image/jpeg');
@@ -184,3 +211,25 @@ test('the installed package serves tiles on plain node, without tsx', async () =
     child.kill('SIGTERM');
   }
 });
+
+/** The URL from a child's "listening on http://..." line. */
+function listeningUrl(child: ChildProcessWithoutNullStreams | ReturnType<typeof spawn>): Promise<string> {
+  let out = '';
+  return new Promise<string>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`no "listening" line in 30 s: ${out}`)), 30_000);
+    const on = (b: Buffer) => {
+      out += b.toString();
+      const m = /listening on (http:\/\/\S+)/.exec(out);
+      if (m) {
+        clearTimeout(t);
+        resolve(m[1]!);
+      }
+    };
+    child.stdout?.on('data', on);
+    child.stderr?.on('data', on);
+    child.once('exit', (code) => {
+      clearTimeout(t);
+      reject(new Error(`exited with ${code}: ${out}`));
+    });
+  });
+}

@@ -51,6 +51,7 @@ export async function buildPackedApp(log: (m: string) => void = () => {}): Promi
       tarball,
       `vite@${await versionOf('vite')}`,
       `workbox-precaching@${await versionOf('workbox-precaching')}`,
+      `@types/node@${await versionOf('@types/node')}`,
     ];
     await run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', ...deps], {
       cwd: appDir,
