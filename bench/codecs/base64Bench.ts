@@ -26,7 +26,7 @@ export async function base64NodeTable(ctx: BenchContext, mod: CodecModule): Prom
   const budget = ctx.quick ? 100 : 400;
   let md = `### base64 decode in Node (\`auto\` picked ${base64Backend(mod)}, GB/s of decoded bytes)\n\n`;
   md +=
-    '| payload | ours (wasm) | ours (`auto`: Buffer + strict check) | Buffer.from (lenient) | wasm / Buffer |\n';
+    '| payload | ours (wasm) | ours `auto` | Buffer.from (lenient, no check) | wasm / Buffer |\n';
   md += '| --- | --- | --- | --- | --- |\n';
   for (const n of SIZES) {
     const s = payload(n);

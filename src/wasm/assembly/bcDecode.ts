@@ -1,5 +1,5 @@
 // BC1 / BC3 blocks -> RGBA8, row-major, any width and height (edge blocks are clipped).
-import { alphaPalette, alphaPalette64, APAL, colourPalette, PAL } from './bcPalette';
+import { alphaPalette, APAL, colourPalette, PAL } from './bcPalette';
 import { ROW_SWIZZLE } from './tables';
 
 /** Colour indices of one block (at `src`) written through PAL to a bw x bh window of `dst`. */
@@ -85,7 +85,7 @@ function writeBC3Simd(src: usize, out: usize, stride: usize): void {
   const i0 = v128.and(i16x8.shr_u(i16x8.mul(w0, mul), 8), m7);
   const i1 = v128.and(i16x8.shr_u(i16x8.mul(w1, mul), 8), m7);
   const idx = i8x16.narrow_i16x8_u(i0, i1);
-  const apal = i64x2.splat(alphaPalette64(<u32>load<u8>(src), <u32>load<u8>(src, 1)));
+  const apal = alphaPaletteSimd(<u32>load<u8>(src), <u32>load<u8>(src, 1));
   const alpha = i8x16.swizzle(apal, idx);
   const keepRgb = i32x4.splat(0x00ffffff);
   const a0 = i8x16.shuffle(alpha, alpha, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 3);
@@ -103,4 +103,29 @@ function writeBC3Simd(src: usize, out: usize, stride: usize): void {
   v128.store(out + stride, v128.bitselect(c1, a1, keepRgb));
   v128.store(out + 2 * stride, v128.bitselect(c2, a2, keepRgb));
   v128.store(out + 3 * stride, v128.bitselect(c3, a3, keepRgb));
+}
+
+/**
+ * The 8 alpha values in lanes 0..7, same integers as alphaPalette: weighted sums in 16-bit
+ * lanes, then x/7 as (x * 9363) >> 16 and x/5 as (x * 13108) >> 16 (exact for x <= 1785).
+ */
+// @ts-ignore: decorator
+@inline
+function alphaPaletteSimd(a0: u32, a1: u32): v128 {
+  const v0 = i16x8.splat(<i16>a0);
+  const v1 = i16x8.splat(<i16>a1);
+  let num: v128;
+  let mul: v128;
+  if (a0 > a1) {
+    num = i16x8.add(i16x8.mul(v0, i16x8(7, 0, 6, 5, 4, 3, 2, 1)), i16x8.mul(v1, i16x8(0, 7, 1, 2, 3, 4, 5, 6)));
+    mul = i16x8.splat(9363);
+  } else {
+    num = i16x8.add(i16x8.mul(v0, i16x8(5, 0, 4, 3, 2, 1, 0, 0)), i16x8.mul(v1, i16x8(0, 5, 1, 2, 3, 4, 0, 0)));
+    mul = i16x8.splat(13108);
+  }
+  const lo = i32x4.shr_u(i32x4.extmul_low_i16x8_u(num, mul), 16);
+  const hi = i32x4.shr_u(i32x4.extmul_high_i16x8_u(num, mul), 16);
+  let bytes = i8x16.narrow_i16x8_u(i16x8.narrow_i32x4_u(lo, hi), i16x8.splat(0));
+  if (a0 <= a1) bytes = v128.or(bytes, i8x16(0, 0, 0, 0, 0, 0, 0, -1, 0, 0, 0, 0, 0, 0, 0, 0));
+  return bytes;
 }
