@@ -172,6 +172,18 @@ describe('security: auth contexts, CORS, headers, errors', () => {
     expect(b.body.toString()).not.toMatch(/secret|shadow/);
   });
 
+  it('with OWNER_TOKEN unset, cache-clear is closed to everyone (403), whatever token is sent', async () => {
+    stack = await startFaultStack({ origin: { files } });
+    for (const auth of [undefined, 'Bearer ', 'Bearer undefined', 'Bearer null', 'Bearer anything']) {
+      const r = await rawRequest(stack.serverUrl, '/api/tiles/ds/cache-clear', {
+        method: 'POST',
+        headers: auth === undefined ? {} : { Authorization: auth },
+      });
+      expect(r.status, String(auth)).toBe(403);
+      nosniff(r, String(auth));
+    }
+  });
+
   it('token comparison is exact for any length and content (constant-time: sha256 + timingSafeEqual)', () => {
     expect(tokenEquals('abc', 'abc')).toBe(true);
     for (const g of ['', 'ab', 'abcd', 'abC', 'abc ', '\0abc', 'a'.repeat(10_000)])
