@@ -43,6 +43,8 @@ export class TileAccelerator {
   private readonly generations = new Map<string, string>();
   private readonly prefetching = new Set<string>();
   private visibleOpen = 0;
+  private served: TileRoute[] = [];
+  private prefetchScan: ReturnType<typeof setTimeout> | undefined;
   private budgetValue: Promise<number> | undefined;
 
   constructor(
@@ -174,21 +176,44 @@ export class TileAccelerator {
     return { result, stored, fetched: true };
   }
 
+  /**
+   * Notes a served visible tile for prefetch. The neighbour work waits until
+   * no visible tile is pending (prefetch could not run before that anyway),
+   * so it never competes with frames still streaming in.
+   */
   private afterVisible(route: TileRoute): void {
     if (!this.options.prefetch.enabled) return;
+    this.served.push(route);
+    // Bounded: under endless visible traffic only the latest tiles matter.
+    if (this.served.length > 512) this.served.splice(0, this.served.length - 512);
+    if (this.visibleOpen > 0 || this.prefetchScan !== undefined) return;
+    this.prefetchScan = setTimeout(() => {
+      this.prefetchScan = undefined;
+      this.scanServed();
+    }, 0);
+  }
+
+  private scanServed(): void {
+    if (this.visibleOpen > 0) return; // the last visible tile to finish schedules the scan again
+    const served = this.served;
+    this.served = [];
     const tasks: PrefetchTask[] = [];
-    for (const c of neighbours(route.coord, this.options.prefetch.ring, this.options.prefetch.parent)) {
-      const url = route.sibling(c);
-      if (this.store.memoryGet(url) || this.coalescer.has(url)) continue;
-      tasks.push({
-        url,
-        dataset: route.dataset,
-        key: `${c.z}/${c.x}/${c.y}.${c.ext}`,
-        batchUrl: route.batchUrl,
-      });
+    const seen = new Set<string>();
+    for (const route of served) {
+      for (const c of neighbours(route.coord, this.options.prefetch.ring, this.options.prefetch.parent)) {
+        const url = route.sibling(c);
+        if (seen.has(url) || this.store.memoryGet(url) || this.coalescer.has(url)) continue;
+        seen.add(url);
+        tasks.push({
+          url,
+          dataset: route.dataset,
+          key: `${c.z}/${c.x}/${c.y}.${c.ext}`,
+          batchUrl: route.batchUrl,
+        });
+      }
     }
     if (tasks.length > 0) this.prefetcher.add(tasks);
-    else if (this.visibleOpen === 0) this.prefetcher.pump();
+    else this.prefetcher.pump();
   }
 
   private async prefetchOne(t: PrefetchTask, signal: AbortSignal): Promise<boolean> {
