@@ -113,7 +113,8 @@ const result: SoakResult = {
   afterClose,
 };
 const md = renderSoak(result);
-const file = path.join(root, 'RELIABILITY.md');
+// SOAK_REPORT: write the section to another file (e.g. to merge several runs by hand).
+const file = process.env.SOAK_REPORT ? path.resolve(process.env.SOAK_REPORT) : path.join(root, 'RELIABILITY.md');
 const text = await readFile(file, 'utf8').catch(
   () => '# Reliability\n\n<!-- soak:begin -->\n<!-- soak:end -->\n',
 );
