@@ -6,6 +6,7 @@
 // folder (NODE24_DIR, default <tmp>/tile-accelerator-node24) between runs.
 //
 //   node scripts/node24.mjs [extra vitest args]
+//   NODE_MAJOR=22 node scripts/node24.mjs      # the same on another major
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,7 +14,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
-const MAJOR = process.env.NODE24_MAJOR ?? '24';
+const MAJOR = process.env.NODE_MAJOR ?? '24';
 const pkg = `node-${process.platform}-${process.arch}`;
 const dir = process.env.NODE24_DIR ?? path.join(tmpdir(), `tile-accelerator-node${MAJOR}`);
 const bin = path.join(dir, 'node_modules', pkg, 'bin', 'node');
