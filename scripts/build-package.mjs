@@ -18,12 +18,20 @@ function fail(message) {
   process.exit(1);
 }
 
+// `--lenient` (used by `npm run build`, hence `npm start`): a type error is
+// reported but still emits, so a work-in-progress edit does not stop the demo
+// server; `npm run typecheck` and e2e/package (strict) still fail on it.
+const lenient = process.argv.includes('--lenient');
+
 rmSync(OUT, { recursive: true, force: true });
 for (const env of ['server', 'client', 'sw']) {
   try {
     execFileSync(tsc, ['-p', path.join(ROOT, `tsconfig.build.${env}.json`)], { stdio: 'inherit', cwd: ROOT });
   } catch {
-    fail(`tsc -p tsconfig.build.${env}.json failed (see the errors above)`);
+    if (!lenient) fail(`tsc -p tsconfig.build.${env}.json failed (see the errors above)`);
+    console.warn(
+      `[build-package] WARNING: tsconfig.build.${env}.json has type errors; emitted anyway (--lenient)`,
+    );
   }
 }
 

@@ -11,4 +11,4 @@ if (existsSync('asconfig.json')) {
   run('npx', ['asc', '--config', 'asconfig.json', '--target', 'scalar']);
 }
 if (existsSync('vite.config.ts')) run('npx', ['vite', 'build']);
-if (existsSync('tsconfig.build.server.json')) run('node', ['scripts/build-package.mjs']);
+if (existsSync('tsconfig.build.server.json')) run('node', ['scripts/build-package.mjs', '--lenient']);
