@@ -72,9 +72,12 @@ describe('loadConfig', () => {
     expect(e.message).toContain(name);
   });
 
-  it('documents every variable it reads in docs/server.md', async () => {
-    const doc = await readFile(new URL('../docs/server.md', import.meta.url), 'utf8');
-    for (const v of CONFIG_VARS) expect(doc, v.name).toMatch(new RegExp(`^\\|\\s*\`${v.name}\`\\s*\\|`, 'm'));
+  it('documents every variable it reads in README.md and docs/server.md', async () => {
+    for (const file of ['../README.md', '../docs/server.md']) {
+      const doc = await readFile(new URL(file, import.meta.url), 'utf8');
+      for (const v of CONFIG_VARS)
+        expect(doc, `${file}: ${v.name}`).toMatch(new RegExp(`^\\|\\s*\`${v.name}\`\\s*\\|`, 'm'));
+    }
     const src = await readFile(new URL('./config.ts', import.meta.url), 'utf8');
     const read = new Set(
       [...src.matchAll(/\(env, '([A-Z0-9_]+)'/g), ...src.matchAll(/need\('([A-Z0-9_]+)'\)/g)].map(
