@@ -100,6 +100,14 @@ for (const flavour of ['simd', 'scalar'] as const) {
       const bytes = new TextEncoder().encode(refBase64Encode(big));
       const got = base64DecodeBytes(bytes, {}, mod);
       expect(got.length === big.length && got.every((v, i) => v === big[i])).toBe(true);
+      const out = new Uint8Array(big.length + 5);
+      const into = base64DecodeBytes(bytes, { out }, mod);
+      expect(into.buffer).toBe(out.buffer);
+      expect(into.length === big.length && into.every((v, i) => v === big[i])).toBe(true);
+      expect(codeOf(() => base64DecodeBytes(bytes, { out: new Uint8Array(3) }, mod)).code).toBe(
+        'BAD_REQUEST',
+      );
+      expect(codeOf(() => base64DecodeBytes(new TextEncoder().encode('QU*D'), { out }, mod)).offset).toBe(2);
       expect(base64Decode('AAEC', { backend: 'wasm' }, mod)).toEqual(new Uint8Array([0, 1, 2]));
     });
 

@@ -2,6 +2,7 @@
 export {
   type Base64Alphabet,
   type Base64Backend,
+  type Base64BytesOptions,
   type Base64EncodeOptions,
   type Base64Options,
   base64Backend,
