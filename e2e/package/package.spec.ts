@@ -159,7 +159,7 @@ test("a consumer's TypeScript resolves every export's declarations", async () =>
   expect('failed' in r ? r.stdout : '').toBe('');
 });
 
-test('an existing node:http app mounts the handler from the installed package', async () => {
+test('an existing node:http app mounts the handler and runs the wasm codecs from the installed package', async () => {
   test.setTimeout(60_000);
   const dataDir = path.join(ROOT, 'data');
   await ensureSampleDataset(dataDir, { log: () => {} });
@@ -181,6 +181,15 @@ test('an existing node:http app mounts the handler from the installed package', 
     expect(sw.status).toBe(200);
     expect((await sw.text()).length).toBeGreaterThan(10_000);
     expect(await (await fetch(`${url}/anything`)).text()).toBe('the app');
+    const codec = (await (await fetch(`${url}/codec`)).json()) as {
+      flavour: string;
+      bc1: number[];
+      b64: number[];
+    };
+    expect(['simd', 'scalar']).toContain(codec.flavour);
+    expect(codec.bc1).toHaveLength(8);
+    expect(codec.bc1.slice(0, 2)).toEqual([0xff, 0xff]); // colour 0 is white (RGB565 0xffff)
+    expect(codec.b64).toEqual([1, 2, 3]);
   } finally {
     child.kill('SIGTERM');
   }
