@@ -43,7 +43,7 @@ export async function blockSection(ctx: BenchContext, mod: CodecModule): Promise
   // warm up the JIT on a small image so the first timed photo is not penalised
   encodeBC1(photos[0]!.rgba, photos[0]!.width, photos[0]!.height, { quality: 'high' }, mod);
   // every encoder gets the same number of timed runs per photo; the fastest counts
-  const runs = ctx.quick ? 1 : 2;
+  const runs = ctx.quick ? 1 : 3;
   const rows = [
     encodeRow('ours `fast`', photos, mod, runs, (p) =>
       encodeBC1(p.rgba, p.width, p.height, { quality: 'fast' }, mod),
