@@ -4,7 +4,8 @@ import { TileError } from '../../src/protocol/errors.js';
 import type { OriginGetOptions, OriginObject } from './Origin.js';
 import { parseRetryAfter } from './retryAfter.js';
 
-function header(h: Dispatcher.ResponseData['headers'], name: string): string | undefined {
+/** One response header as a string (undici gives arrays for repeated ones). */
+export function header(h: Dispatcher.ResponseData['headers'], name: string): string | undefined {
   const v = h[name];
   return Array.isArray(v) ? v[0] : v;
 }

@@ -1,34 +1,14 @@
-import { AwsV4Signer } from 'aws4fetch';
 import { type Dispatcher, Pool } from 'undici';
 import { TileError } from '../../src/protocol/errors.js';
+import { header, transportError } from '../origin/pooledGet.js';
+import { parseRetryAfter } from '../origin/retryAfter.js';
+import { type S3Target, s3EndpointUrl, s3ObjectPath, signS3 } from '../origin/s3Request.js';
 
-/** Where and as whom to write: the same variables the server's S3 origin reads. */
-export interface S3Target {
-  /** S3_ENDPOINT_URL, e.g. https://<account>.r2.cloudflarestorage.com */
-  endpoint: string;
-  /** AWS_BUCKET_NAME */
-  bucket: string;
-  accessKeyId: string;
-  secretAccessKey: string;
-  /** AWS_REGION; R2 signs with 'auto'. */
-  region?: string;
-}
+export type { S3Target } from '../origin/s3Request.js';
 
 export interface HeadResult {
   size: number;
   etag: string | undefined;
-}
-
-function header(h: Dispatcher.ResponseData['headers'], name: string): string | undefined {
-  const v = h[name];
-  return Array.isArray(v) ? v[0] : v;
-}
-
-function retryAfterSec(v: string | undefined): number | undefined {
-  if (v === undefined) return undefined;
-  if (/^\d+$/.test(v.trim())) return Number(v.trim());
-  const at = Date.parse(v);
-  return Number.isNaN(at) ? undefined : Math.max(0, Math.ceil((at - Date.now()) / 1000));
 }
 
 /**
@@ -45,18 +25,8 @@ export class S3Bucket {
     private readonly t: S3Target,
     connections: number,
   ) {
-    try {
-      this.#base = new URL(t.endpoint);
-    } catch (e) {
-      throw new TileError('BAD_CONFIG', 'S3_ENDPOINT_URL is not a URL', { value: t.endpoint }, { cause: e });
-    }
+    this.#base = s3EndpointUrl(t.endpoint);
     this.#pool = new Pool(this.#base.origin, { connections, pipelining: 1 });
-  }
-
-  #path(key: string): string {
-    const prefix = this.#base.pathname.replace(/\/+$/, '');
-    const enc = (s: string) => s.split('/').map(encodeURIComponent).join('/');
-    return `${prefix}/${enc(this.t.bucket)}/${enc(key)}`;
   }
 
   async #send(
@@ -66,39 +36,19 @@ export class S3Bucket {
     body: Uint8Array | undefined,
     signal: AbortSignal,
   ): Promise<Dispatcher.ResponseData> {
-    const path = this.#path(key);
-    const signer = new AwsV4Signer({
-      url: this.#base.origin + path,
-      method,
-      headers,
-      accessKeyId: this.t.accessKeyId,
-      secretAccessKey: this.t.secretAccessKey,
-      service: 's3',
-      region: this.t.region ?? 'auto',
-    });
-    const signed: Record<string, string> = {};
-    (await signer.sign()).headers.forEach((v, k) => {
-      if (k !== 'host') signed[k] = v;
-    });
+    const path = s3ObjectPath(this.#base, this.t.bucket, key);
+    const signed = await signS3(this.t, this.#base, method, path, headers);
     try {
       return await this.#pool.request({ path, method, headers: signed, body, signal });
     } catch (e) {
-      if (signal.aborted) throw new TileError('ABORTED', `${method} ${key} aborted`, { key }, { cause: e });
-      const code = (e as { code?: string }).code;
-      const timeout = code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT';
-      throw new TileError(
-        timeout ? 'ORIGIN_TIMEOUT' : 'ORIGIN_UNAVAILABLE',
-        `${method} ${key} failed: ${code ?? e}`,
-        {
-          key,
-          code,
-        },
-      );
+      const err = transportError(e, signal, 's3');
+      err.details.key = key;
+      throw err;
     }
   }
 
   #statusError(method: string, key: string, res: Dispatcher.ResponseData): TileError {
-    const ra = retryAfterSec(header(res.headers, 'retry-after'));
+    const ra = parseRetryAfter(res.headers['retry-after']);
     return new TileError('ORIGIN_ERROR', `${method} ${key} answered ${res.statusCode}`, {
       key,
       status: res.statusCode,

@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { TileError } from '../../src/protocol/errors.js';
 import { fillTemplate, type TileExt } from '../../src/protocol/tileKey.js';
+import { contentTypeFor } from '../origin/contentType.js';
 import { type DatasetManifest, readManifest } from './manifest.js';
 import { mapLimit } from './mapLimit.js';
 import { S3Bucket, type S3Target } from './s3Bucket.js';
@@ -39,13 +40,6 @@ export interface UploadResult extends UploadProgress {
   dataset: string;
   manifestKey: string;
 }
-
-const CONTENT_TYPES: Record<string, string> = {
-  jpg: 'image/jpeg',
-  png: 'image/png',
-  webp: 'image/webp',
-  json: 'application/json',
-};
 
 /** Where the manifest goes: beside the dataset's tiles, e.g. `sample/manifest.json` for the default template. */
 export function manifestKeyFor(template: string, dataset: string): string {
@@ -135,7 +129,7 @@ export async function uploadDataset(o: UploadOptions): Promise<UploadResult> {
       progress.skipped++;
     } else {
       const sha256 = createHash('sha256').update(body).digest('hex');
-      const type = CONTENT_TYPES[path.extname(file).slice(1)] ?? 'application/octet-stream';
+      const type = contentTypeFor(file) ?? 'application/octet-stream';
       await withRetry((signal) => bucket.put(key, body, type, sha256, signal), retry(key));
       progress.uploaded++;
       progress.bytes += body.byteLength;
