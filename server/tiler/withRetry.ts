@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { TileError } from '../../src/protocol/errors.js';
+import { backoffDelay, isRetryable } from '../engine/retryPolicy.js';
 
 export interface RetryOptions {
   /** Attempts in all, including the first. */
@@ -13,18 +14,10 @@ export interface RetryOptions {
   onRetry?: (e: TileError, attempt: number, delayMs: number) => void;
 }
 
-/** What another attempt can fix: 5xx, 429, resets and timeouts; never other 4xx. */
-export function isRetryable(e: unknown): boolean {
-  if (!(e instanceof TileError)) return false;
-  if (e.code === 'ORIGIN_UNAVAILABLE' || e.code === 'ORIGIN_TIMEOUT') return true;
-  const status = e.details.status;
-  return e.code === 'ORIGIN_ERROR' && typeof status === 'number' && (status >= 500 || status === 429);
-}
-
 /**
- * Runs `fn` with a per-attempt deadline, retrying retryable failures after
- * "full jitter" backoff (uniform in [0, min(max, base * 2^n)]), or after the
- * server's Retry-After when it sent one (capped at maxDelayMs).
+ * Runs `fn` with a per-attempt deadline, retrying what the engine's policy
+ * retries (5xx, 429, resets, timeouts) after its "full jitter" backoff, or
+ * after the server's Retry-After when it sent one (capped at maxDelayMs).
  */
 export async function withRetry<T>(fn: (signal: AbortSignal) => Promise<T>, o: RetryOptions): Promise<T> {
   const random = o.random ?? Math.random;
@@ -45,17 +38,18 @@ export async function withRetry<T>(fn: (signal: AbortSignal) => Promise<T>, o: R
           { cause: err },
         );
       }
+      if (!(e instanceof TileError)) throw e;
       if (!isRetryable(e) || attempt + 1 >= o.attempts) {
-        if (e instanceof TileError) e.details.attempts = attempt + 1;
+        e.details.attempts = attempt + 1;
         throw e;
       }
-      const te = e as TileError;
-      const ra = te.details.retryAfterSec;
-      const delay =
-        typeof ra === 'number'
-          ? Math.min(ra * 1000, o.maxDelayMs)
-          : Math.floor(random() * Math.min(o.maxDelayMs, o.baseDelayMs * 2 ** attempt));
-      o.onRetry?.(te, attempt + 1, delay);
+      const delay = backoffDelay(attempt, e, {
+        baseMs: o.baseDelayMs,
+        maxMs: o.maxDelayMs,
+        retryAfterCapMs: o.maxDelayMs,
+        random,
+      });
+      o.onRetry?.(e, attempt + 1, delay);
       try {
         await sleep(delay, undefined, o.signal ? { signal: o.signal } : {});
       } catch (abortErr) {
