@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -29,6 +30,9 @@ async function versionOf(name: string): Promise<string> {
  * `--prefer-offline` finds them in the npm cache.
  */
 export async function buildPackedApp(log: (m: string) => void = () => {}): Promise<PackedApp> {
+  if (!existsSync(path.join(ROOT, 'dist/public/tile-sw.js'))) {
+    throw new Error('dist/public is not built: run `npm run build` first (the tarball ships it)');
+  }
   const dir = await mkdtemp(path.join(tmpdir(), 'tile-pkg-'));
   try {
     const t0 = Date.now();
