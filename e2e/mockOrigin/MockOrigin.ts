@@ -4,8 +4,8 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo, Socket } from 'node:net';
 import { isAbsolute, join, resolve, sep } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { contentTypeFor } from './contentTypes.js';
-import { parseRange } from './parseRange.js';
+import { contentTypeFor } from '../../server/origin/contentType.js';
+import { parseRange } from '../../server/video/parseRange.js';
 import { TokenBucket } from './TokenBucket.js';
 
 export interface MockOriginOptions {
@@ -233,7 +233,7 @@ export async function startMockOrigin(initial: MockOriginOptions = {}, listenPor
       return;
     }
     const base: Record<string, string> = {
-      'content-type': contentTypeFor(key),
+      'content-type': contentTypeFor(key) ?? 'application/octet-stream',
       etag: found.etag,
       'accept-ranges': 'bytes',
     };
@@ -247,19 +247,17 @@ export async function startMockOrigin(initial: MockOriginOptions = {}, listenPor
     const size = found.bytes.length;
     let body = found.bytes;
     let status = 200;
-    const rangeHeader = req.headers.range;
-    if (rangeHeader) {
-      const r = parseRange(rangeHeader, size);
-      if (r === 'unsatisfiable') {
-        res.writeHead(416, { 'content-range': `bytes */${size}`, 'content-type': 'text/plain' });
-        res.end();
-        return;
-      }
-      if (r) {
-        body = found.bytes.subarray(r.start, r.end + 1);
-        status = 206;
-        base['content-range'] = `bytes ${r.start}-${r.end}/${size}`;
-      }
+    // The server's own parser: a multi-range or malformed header gets the whole object, as servers may.
+    const r = parseRange(req.headers.range, size);
+    if (r.kind === 'unsatisfiable') {
+      res.writeHead(416, { 'content-range': `bytes */${size}`, 'content-type': 'text/plain' });
+      res.end();
+      return;
+    }
+    if (r.kind === 'partial') {
+      body = found.bytes.subarray(r.start, r.end + 1);
+      status = 206;
+      base['content-range'] = `bytes ${r.start}-${r.end}/${size}`;
     }
     res.writeHead(status, { ...base, 'content-length': String(body.length) });
     if (method === 'HEAD') {
