@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isTileError } from '../../src/protocol/errors.js';
 import { type RedisServer, startRedisServer } from '../testing/redisServer.js';
+import { until } from '../testing/until.js';
 import { RedisSharedCache, type RedisSharedCacheOptions } from './RedisSharedCache.js';
 
 /** Deadline for the tests about deadlines; the others get a generous one (CPU is shared with other jobs). */
@@ -16,14 +17,6 @@ function recordingLog() {
     warn: (_o: object, msg: string) => lines.push({ level: 'warn', msg }),
     info: (_o: object, msg: string) => lines.push({ level: 'info', msg }),
   };
-}
-
-async function until(cond: () => boolean, ms = 5_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await sleep(20);
-  }
 }
 
 /** Every byte value, CR/LF and NULs included: the value must come back bit for bit. */

@@ -5,6 +5,7 @@ import { type MockOrigin, startMockOrigin } from '../../e2e/mockOrigin/MockOrigi
 import type { ServerConfig } from '../config.js';
 import { type RedisServer, startRedisServer } from '../testing/redisServer.js';
 import { type Instance, type Instances, startInstances } from '../testing/startInstances.js';
+import { until } from '../testing/until.js';
 
 // Two companion servers share one Redis in front of one mocked origin.
 
@@ -18,14 +19,6 @@ afterEach(async () => {
   await redis?.stop();
   instances = origin = redis = undefined;
 });
-
-async function until(cond: () => boolean, ms = 5_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await sleep(10);
-  }
-}
 
 const files: Record<string, Uint8Array> = {};
 for (let x = 0; x < 8; x++)

@@ -1,8 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from './freePort.js';
 
 /** A throw-away `redis-server` for tests and benches (loopback, no persistence, own temp dir). */
 export interface RedisServer {
@@ -24,19 +24,6 @@ export interface RedisServer {
 }
 
 const READY_TIMEOUT_MS = 5_000;
-
-/** A free loopback port (tiny race until redis binds it; start() retries on a clash). */
-async function freePort(): Promise<number> {
-  return await new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const addr = s.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** Spawns redis-server on `port` and waits for "Ready to accept connections" (bounded). */
 function spawnRedis(port: number, dir: string): Promise<ChildProcess> {
