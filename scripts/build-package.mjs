@@ -5,7 +5,7 @@
 // The package's `exports` (package.json) point into this tree; the browser
 // bundles in dist/public (vite.config.ts) ship beside it for plain pages.
 import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -39,10 +39,13 @@ for (const env of ['server', 'client', 'sw']) {
 const wasmSrc = path.join(ROOT, 'src/wasm/build');
 const wasmOut = path.join(OUT, 'src/wasm/build');
 mkdirSync(wasmOut, { recursive: true });
-const wasmFiles = readdirSync(wasmSrc).filter((f) => f.endsWith('.wasm'));
-if (wasmFiles.length < 2)
-  fail(`expected codecs-simd.wasm and codecs-scalar.wasm in ${wasmSrc}; run asc first`);
-for (const f of wasmFiles) cpSync(path.join(wasmSrc, f), path.join(wasmOut, f));
+// Only the two modules codecModule.ts loads; the asc debug target is not shipped.
+const wasmFiles = ['codecs-simd.wasm', 'codecs-scalar.wasm'];
+for (const f of wasmFiles) {
+  if (!existsSync(path.join(wasmSrc, f)))
+    fail(`${f} is missing in ${wasmSrc}: run \`npm run build\` (asc) first`);
+  cpSync(path.join(wasmSrc, f), path.join(wasmOut, f));
+}
 
 /**
  * Source-relative constants that differ once compiled. Each must match exactly

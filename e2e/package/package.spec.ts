@@ -70,6 +70,11 @@ test('the tarball holds the compiled package and no dev-only files', () => {
       (f.endsWith('.ts') && !f.endsWith('.d.ts')),
   );
   expect(devOnly).toEqual([]);
+  // Exactly the two codec builds the loader picks from; no asc debug build, .wat or map.
+  expect(files.filter((f) => /\.(wasm|wat)(\.map)?$/.test(f) && f.startsWith('dist/pkg/')).sort()).toEqual([
+    'dist/pkg/src/wasm/build/codecs-scalar.wasm',
+    'dist/pkg/src/wasm/build/codecs-simd.wasm',
+  ]);
 });
 
 test('a fresh Vite app loads a tile through the composed worker and decodes with the shipped wasm', async ({
