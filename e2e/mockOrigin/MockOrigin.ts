@@ -4,6 +4,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo, Socket } from 'node:net';
 import { isAbsolute, join, resolve, sep } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { drainOrClose } from '../../server/http/drainOrClose.js';
 import { contentTypeFor } from '../../server/origin/contentType.js';
 import { parseRange } from '../../server/video/parseRange.js';
 import { TokenBucket } from './TokenBucket.js';
@@ -146,18 +147,7 @@ export async function startMockOrigin(initial: MockOriginOptions = {}, listenPor
       if (bucket) await bucket.take(piece.length, done);
       if (opts.slowBodyMs && off > 0) await sleep(opts.slowBodyMs, undefined, { signal: done });
       off += piece.length;
-      if (!res.write(piece)) {
-        // Wait for the client to read, but never past the connection's end.
-        await new Promise<void>((r) => {
-          const go = () => {
-            res.off('drain', go);
-            res.off('close', go);
-            r();
-          };
-          res.once('drain', go);
-          res.once('close', go);
-        });
-      }
+      if (!res.write(piece)) await drainOrClose(res);
     }
     if (done.aborted) return;
     if (reset) {

@@ -1,5 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import { TileError } from '../../src/protocol/errors.js';
+import { drainOrClose } from '../http/drainOrClose.js';
 
 /**
  * Writes whole frames to a response, honouring backpressure: when the socket
@@ -17,15 +18,8 @@ export class FrameWriter {
     let ok = true;
     for (const c of chunks) ok = this.res.write(c) && ok;
     if (!ok) {
-      this.blocked = new Promise<void>((resolve) => {
-        const done = () => {
-          this.res.off('drain', done);
-          this.res.off('close', done);
-          this.blocked = undefined;
-          resolve();
-        };
-        this.res.on('drain', done);
-        this.res.on('close', done);
+      this.blocked = drainOrClose(this.res).then(() => {
+        this.blocked = undefined;
       });
       await this.blocked;
     }

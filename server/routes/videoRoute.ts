@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isTileError, TileError } from '../../src/protocol/errors.js';
 import { requireToken } from '../http/auth.js';
+import { drainOrClose } from '../http/drainOrClose.js';
 import { sendError } from '../http/respond.js';
 import type { ServerContext } from '../http/ServerContext.js';
 import { parseRange } from '../video/parseRange.js';
@@ -84,16 +85,4 @@ export async function videoRoute(
   } finally {
     res.off('close', onClose);
   }
-}
-
-function drainOrClose(res: ServerResponse): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      res.off('drain', done);
-      res.off('close', done);
-      resolve();
-    };
-    res.on('drain', done);
-    res.on('close', done);
-  });
 }
