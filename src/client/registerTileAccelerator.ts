@@ -74,29 +74,32 @@ async function decode<A extends DecodeAs>(bytes: Uint8Array | ArrayBuffer, opts:
   return getWorkerPool().decode(bytes, opts) as Promise<DecodeResultFor<A>>;
 }
 
+/** The handle of a page without a working service worker: every call is a harmless no-op but decode. */
+function unsupported(): TileAccelerator {
+  return {
+    supported: false,
+    controlled: false,
+    stats: emptyStats,
+    resetStats: emptyStats,
+    prefetch: async () => ({ accepted: 0, rejected: 0 }),
+    decode,
+    clear: async () => 0,
+    update: async () => {},
+    workbox: undefined,
+  };
+}
+
 /**
  * Registers the tile accelerator's service worker (workbox-window) and
  * resolves when it controls the page, or after `controlTimeoutMs`. On an
  * update the new worker waits; `onUpdate` is told and activates it on
  * request (or at once with `autoActivate`). Never throws for a missing
- * feature: without service workers, `supported` is false and tiles load
- * from the network as before.
+ * feature: without service workers, or when registration is refused,
+ * `supported` is false and tiles load from the network as before.
  */
 export async function registerTileAccelerator(options: RegisterOptions = {}): Promise<TileAccelerator> {
   const messageTimeoutMs = options.messageTimeoutMs ?? 5000;
-  if (typeof navigator === 'undefined' || !('serviceWorker' in navigator)) {
-    return {
-      supported: false,
-      controlled: false,
-      stats: emptyStats,
-      resetStats: emptyStats,
-      prefetch: async () => ({ accepted: 0, rejected: 0 }),
-      decode,
-      clear: async () => 0,
-      update: async () => {},
-      workbox: undefined,
-    };
-  }
+  if (typeof navigator === 'undefined' || !('serviceWorker' in navigator)) return unsupported();
   const sw = navigator.serviceWorker;
   const wb = new Workbox(scriptUrlWithOptions(options.swUrl ?? '/tile-sw.js', options), {
     scope: options.scope ?? '/',
@@ -111,7 +114,14 @@ export async function registerTileAccelerator(options: RegisterOptions = {}): Pr
     if (options.autoActivate) void activate().catch(() => {});
     else options.onUpdate?.({ activate });
   });
-  await wb.register();
+  try {
+    await wb.register();
+  } catch (e) {
+    // Registration can be refused where the API exists (a private window, a
+    // CSP, a 404 for the script): the page must keep working from the network.
+    console.warn('tile-accelerator: service worker registration failed; tiles load from the network', e);
+    return unsupported();
+  }
   if (!sw.controller) {
     // First install: the worker claims open pages when it activates.
     const claimed = new Promise<void>((r) =>
