@@ -46,7 +46,9 @@ describe('cache-clear', () => {
     expect((await clear(s, 'sample')).status).toBe(401);
     expect((await clear(s, 'sample', 'Bearer owner-secreT')).status).toBe(403);
     expect((await clear(s, 'sample', 'Basic b3duZXI6c2VjcmV0')).status).toBe(401);
-    expect((await fetch(`${s.serverUrl}/api/tiles/sample/cache-clear`)).status).toBe(405);
+    const wrongMethod = await fetch(`${s.serverUrl}/api/tiles/sample/cache-clear`);
+    expect(wrongMethod.status).toBe(405);
+    expect(wrongMethod.headers.get('allow')).toBe('POST');
     const ok = await clear(s, 'sample', 'Bearer owner-secret');
     expect(ok.status).toBe(200);
     expect(await ok.json().then(asJson)).toEqual({ dataset_id: 'sample', cleared: 1, generation: 1 });

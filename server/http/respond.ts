@@ -111,6 +111,10 @@ export function sendError(res: ServerResponse, e: unknown, sink?: ErrorSink): vo
   }
   const extra: Record<string, string> = {};
   if (info.retryAfterSec !== undefined) extra['Retry-After'] = String(info.retryAfterSec);
-  if (info.status === 405) extra['Allow'] = 'GET, HEAD';
+  // RFC 9110 §15.5.6: a 405 must list the methods this route takes (cache-clear is POST only).
+  if (info.status === 405) {
+    const allow = isTileError(e) ? e.details.allow : undefined;
+    extra['Allow'] = typeof allow === 'string' ? allow : 'GET, HEAD';
+  }
   sendJson(res, info.status, errorBody(info.code, info.message, info.extra), extra);
 }

@@ -17,7 +17,7 @@ const VIDEO = '/api/video/';
 
 function methods(req: IncomingMessage, ...allowed: string[]): void {
   if (!allowed.includes(req.method ?? '')) {
-    throw new TileError('METHOD_NOT_ALLOWED', `use ${allowed.join(' or ')}`);
+    throw new TileError('METHOD_NOT_ALLOWED', `use ${allowed.join(' or ')}`, { allow: allowed.join(', ') });
   }
 }
 
