@@ -158,4 +158,13 @@ describe('video route', () => {
     }
     expect(s.origin.count('videos/clip.mp4')).toBe(1);
   });
+
+  it('is marked private under API_TOKEN, so a shared cache keeps no credentialed copy', async () => {
+    const s = await start({ config: { apiToken: 'read-secret' } });
+    expect((await get(s)).r.status).toBe(401);
+    const { r, body } = await get(s, { authorization: 'Bearer read-secret', range: 'bytes=0-9' });
+    expect(r.status).toBe(206);
+    expect(body.equals(video.subarray(0, 10))).toBe(true);
+    expect(r.headers.get('cache-control')).toMatch(/^private,/);
+  });
 });

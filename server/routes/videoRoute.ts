@@ -38,7 +38,8 @@ export async function videoRoute(
       'Content-Type': m.contentType,
       'Accept-Ranges': 'bytes',
       ETag: m.etag,
-      'Cache-Control': `public, max-age=${ctx.config.tileMaxAgeSec}`,
+      // Behind API_TOKEN the bytes are per-credential: a shared cache (CDN) must not keep them, as for tiles.
+      'Cache-Control': `${ctx.config.apiToken ? 'private' : 'public'}, max-age=${ctx.config.tileMaxAgeSec}`,
       'X-Content-Type-Options': 'nosniff',
     };
     if (m.lastModified) common['Last-Modified'] = m.lastModified;
