@@ -1,6 +1,7 @@
 import { LRUCache } from 'lru-cache';
 import { TileError } from '../../src/protocol/errors.js';
 import type { TileEngine } from '../engineContract.js';
+import { contentTypeFor } from '../origin/contentType.js';
 import type { OriginObject } from '../origin/Origin.js';
 import { raceAbort } from '../tiles/TileService.js';
 
@@ -60,18 +61,11 @@ export function assertVideoId(id: string): string {
   return id;
 }
 
-const TYPES: Record<string, string> = {
-  mp4: 'video/mp4',
-  m4v: 'video/mp4',
-  webm: 'video/webm',
-  mov: 'video/quicktime',
-  ogv: 'video/ogg',
-  ts: 'video/mp2t',
-};
-
 function videoType(id: string, fromOrigin: string | undefined): string {
   if (fromOrigin && /^(video|audio)\//.test(fromOrigin)) return fromOrigin;
-  return TYPES[id.slice(id.lastIndexOf('.') + 1).toLowerCase()] ?? 'application/octet-stream';
+  // Only a video type from the extension: the route must not label an id `x.json` as JSON.
+  const byExt = contentTypeFor(id);
+  return byExt?.startsWith('video/') ? byExt : 'application/octet-stream';
 }
 
 /**
