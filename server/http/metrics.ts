@@ -1,4 +1,4 @@
-import { type Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import type { ServerContext } from './ServerContext.js';
 
 /**
@@ -9,28 +9,39 @@ export function createMetrics(ctx: ServerContext, withDefaults: boolean): Regist
   const r = new Registry();
   if (withDefaults) collectDefaultMetrics({ register: r });
   const c = ctx.counters;
-  const setter = (get: () => number) =>
-    function (this: Gauge | Counter) {
-      (this as Gauge).set(get());
-    };
-  new Gauge({
-    name: 'tile_http_requests_total',
-    help: 'HTTP requests received',
-    registers: [r],
-    collect: setter(() => c.requests),
-  });
-  new Gauge({
-    name: 'tile_http_errors_4xx_total',
-    help: '4xx responses',
-    registers: [r],
-    collect: setter(() => c.errors4xx),
-  });
-  new Gauge({
-    name: 'tile_http_errors_5xx_total',
-    help: '5xx responses',
-    registers: [r],
-    collect: setter(() => c.errors5xx),
-  });
+  const engine = () => ctx.engine.stats();
+  // Gauges set at scrape time: prom-client Counters can only be incremented, and the counts live in plain fields.
+  const plain: [name: string, help: string, get: () => number][] = [
+    ['tile_http_requests_total', 'HTTP requests received', () => c.requests],
+    ['tile_http_errors_4xx_total', '4xx responses', () => c.errors4xx],
+    ['tile_http_errors_5xx_total', '5xx responses', () => c.errors5xx],
+    ['tile_not_modified_total', '304 answers', () => c.notModified],
+    ['tile_batches_total', 'Batch requests', () => c.batches],
+    ['tile_batch_tiles_total', 'Tiles asked through batches', () => c.batchTiles],
+    ['tile_cache_hits_total', 'Memory cache hits', () => ctx.tiles.hits],
+    ['tile_cache_misses_total', 'Memory cache misses', () => ctx.tiles.misses],
+    ['tile_cache_bytes', 'Bytes in the memory cache', () => ctx.tiles.cache.bytes],
+    ['tile_cache_entries', 'Entries in the memory cache', () => ctx.tiles.cache.size],
+    ['tile_cache_evictions_total', 'Evictions by the byte bound', () => ctx.tiles.cache.evictions],
+    ['video_bytes_sent_total', 'Video bytes written to clients', () => c.videoBytes],
+    ['video_cache_bytes', 'Bytes in the video chunk cache', () => ctx.video.chunks.calculatedSize],
+    ['origin_requests_total', 'Origin attempts sent', () => engine().originRequests],
+    ['origin_in_flight', 'Origin attempts running', () => engine().inFlight],
+    ['origin_queued', 'Waiting for an origin slot', () => engine().queued],
+    ['origin_coalesced_total', 'Callers that joined an existing fetch', () => engine().coalesced],
+    ['origin_retries_total', 'Origin retries', () => engine().retries],
+    ['origin_failures_total', 'Failed origin fetches', () => engine().failures],
+  ];
+  for (const [name, help, get] of plain) {
+    new Gauge({
+      name,
+      help,
+      registers: [r],
+      collect() {
+        this.set(get());
+      },
+    });
+  }
   new Gauge({
     name: 'tile_responses_total',
     help: 'Tiles answered, by source',
@@ -41,108 +52,12 @@ export function createMetrics(ctx: ServerContext, withDefaults: boolean): Regist
     },
   });
   new Gauge({
-    name: 'tile_not_modified_total',
-    help: '304 answers',
-    registers: [r],
-    collect: setter(() => c.notModified),
-  });
-  new Gauge({
-    name: 'tile_batches_total',
-    help: 'Batch requests',
-    registers: [r],
-    collect: setter(() => c.batches),
-  });
-  new Gauge({
-    name: 'tile_batch_tiles_total',
-    help: 'Tiles asked through batches',
-    registers: [r],
-    collect: setter(() => c.batchTiles),
-  });
-  new Gauge({
-    name: 'tile_cache_hits_total',
-    help: 'Memory cache hits',
-    registers: [r],
-    collect: setter(() => ctx.tiles.hits),
-  });
-  new Gauge({
-    name: 'tile_cache_misses_total',
-    help: 'Memory cache misses',
-    registers: [r],
-    collect: setter(() => ctx.tiles.misses),
-  });
-  new Gauge({
-    name: 'tile_cache_bytes',
-    help: 'Bytes in the memory cache',
-    registers: [r],
-    collect: setter(() => ctx.tiles.cache.bytes),
-  });
-  new Gauge({
-    name: 'tile_cache_entries',
-    help: 'Entries in the memory cache',
-    registers: [r],
-    collect: setter(() => ctx.tiles.cache.size),
-  });
-  new Gauge({
-    name: 'tile_cache_evictions_total',
-    help: 'Evictions by the byte bound',
-    registers: [r],
-    collect: setter(() => ctx.tiles.cache.evictions),
-  });
-  new Gauge({
-    name: 'video_bytes_sent_total',
-    help: 'Video bytes written to clients',
-    registers: [r],
-    collect: setter(() => c.videoBytes),
-  });
-  new Gauge({
-    name: 'video_cache_bytes',
-    help: 'Bytes in the video chunk cache',
-    registers: [r],
-    collect: setter(() => ctx.video.chunks.calculatedSize),
-  });
-  new Gauge({
-    name: 'origin_requests_total',
-    help: 'Origin attempts sent',
-    registers: [r],
-    collect: setter(() => ctx.engine.stats().originRequests),
-  });
-  new Gauge({
-    name: 'origin_in_flight',
-    help: 'Origin attempts running',
-    registers: [r],
-    collect: setter(() => ctx.engine.stats().inFlight),
-  });
-  new Gauge({
-    name: 'origin_queued',
-    help: 'Waiting for an origin slot',
-    registers: [r],
-    collect: setter(() => ctx.engine.stats().queued),
-  });
-  new Gauge({
-    name: 'origin_coalesced_total',
-    help: 'Callers that joined an existing fetch',
-    registers: [r],
-    collect: setter(() => ctx.engine.stats().coalesced),
-  });
-  new Gauge({
-    name: 'origin_retries_total',
-    help: 'Origin retries',
-    registers: [r],
-    collect: setter(() => ctx.engine.stats().retries),
-  });
-  new Gauge({
-    name: 'origin_failures_total',
-    help: 'Failed origin fetches',
-    registers: [r],
-    collect: setter(() => ctx.engine.stats().failures),
-  });
-  new Gauge({
     name: 'origin_latency_ms',
     help: 'Origin attempt latency percentiles',
     labelNames: ['quantile'],
     registers: [r],
     collect() {
-      const l = ctx.engine.stats().latencyMs;
+      const l = engine().latencyMs;
       this.set({ quantile: '0.5' }, l.p50);
       this.set({ quantile: '0.95' }, l.p95);
     },
@@ -152,7 +67,7 @@ export function createMetrics(ctx: ServerContext, withDefaults: boolean): Regist
     help: '1 when the origin circuit breaker is open, 0.5 half-open, 0 closed',
     registers: [r],
     collect() {
-      const b = ctx.engine.stats().breaker;
+      const b = engine().breaker;
       this.set(b === 'open' ? 1 : b === 'half-open' ? 0.5 : 0);
     },
   });
@@ -171,10 +86,10 @@ export function createMetrics(ctx: ServerContext, withDefaults: boolean): Regist
     name: 'tile_shared_cache_up',
     help: '1 when the shared cache (Redis) is connected and its breaker closed; 0 otherwise or without one',
     registers: [r],
-    collect: setter(() => {
+    collect() {
       const s = ctx.tiles.shared.stats?.();
-      return s?.['connected'] === true && s['breaker'] === 'closed' ? 1 : 0;
-    }),
+      this.set(s?.['connected'] === true && s['breaker'] === 'closed' ? 1 : 0);
+    },
   });
   return r;
 }
