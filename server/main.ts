@@ -3,7 +3,6 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { isTileError } from '../src/protocol/errors.js';
-import { buildEngine } from './buildEngine.js';
 import { loadConfig, type ServerConfig } from './config.js';
 import { createTileServer } from './createTileServer.js';
 
@@ -23,12 +22,10 @@ async function runServer(config: ServerConfig): Promise<void> {
   const log = pino({ level: config.logLevel });
   const tilesDir = await originDir(config, log);
   const staticDir = path.resolve(REPO_ROOT, config.staticDir);
-  const cfg: ServerConfig = { ...config, tilesDir, staticDir };
-  const tileServer = createTileServer(cfg, {
-    logger: log,
-    engine: buildEngine(cfg, tilesDir),
-    defaultMetrics: true,
-  });
+  const tileServer = createTileServer(
+    { ...config, tilesDir, staticDir },
+    { logger: log, defaultMetrics: true },
+  );
   const { url } = await tileServer.listen();
   if (cluster.isPrimary) console.log(`tile server listening on ${url}`);
   else log.info({ url, pid: process.pid }, 'worker listening');

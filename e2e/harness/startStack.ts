@@ -35,6 +35,8 @@ export interface Stack {
 export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const origin = await startMockOrigin(opts.origin ?? {});
   let tmpStatic: string | undefined;
+  let engine: TileEngine | undefined;
+  let server: TileServer | undefined;
   try {
     const base = loadConfig({});
     if (!opts.config?.staticDir) tmpStatic = await mkdtemp(path.join(tmpdir(), 'tile-static-'));
@@ -48,15 +50,16 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       shutdownTimeoutMs: 2_000,
       ...opts.config,
     };
-    let engine: TileEngine = buildEngine(config);
+    engine = buildEngine(config);
     if (opts.wrapEngine) engine = opts.wrapEngine(engine);
-    const server = createTileServer(config, {
+    server = createTileServer(config, {
       logger: pino({ level: config.logLevel }),
       ...opts.deps,
       engine,
     });
     const { url } = await server.listen();
     let closed: Promise<void> | undefined;
+    const started = server;
     return {
       serverUrl: url,
       origin,
@@ -64,7 +67,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       config,
       close: () => {
         closed ??= (async () => {
-          await server.close().catch(() => {});
+          await started.close().catch(() => {});
           await origin.close().catch(() => {});
           if (tmpStatic) await rm(tmpStatic, { recursive: true, force: true });
         })();
@@ -72,6 +75,8 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       },
     };
   } catch (e) {
+    // A failed listen must not leave the engine's origin pool open.
+    await (server ? server.close() : engine?.close())?.catch(() => {});
     await origin.close();
     if (tmpStatic) await rm(tmpStatic, { recursive: true, force: true });
     throw e;
