@@ -317,9 +317,7 @@ export class RedisSharedCache implements SharedCache {
   #onClearMessage(message: string): void {
     const [from, dataset, gen] = message.split('\n');
     if (from === this.#id || !dataset || gen === undefined) return;
-    this.#counts.remoteClears++;
-    this.#gens.forget(dataset);
-    for (const l of this.#listeners) l(dataset);
+    this.#remoteClear(dataset);
   }
 
   #applyRemoteClear(dataset: string, local: number, redisGen: number): void {
@@ -327,6 +325,11 @@ export class RedisSharedCache implements SharedCache {
       this.#gens.adopt(dataset, local, redisGen);
       return;
     }
+    this.#remoteClear(dataset);
+  }
+
+  /** Another instance cleared `dataset`: forget its generation and let the memory cache drop it. */
+  #remoteClear(dataset: string): void {
     this.#counts.remoteClears++;
     this.#gens.forget(dataset);
     for (const l of this.#listeners) l(dataset);
