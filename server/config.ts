@@ -1,5 +1,6 @@
 import { TileError } from '../src/protocol/errors.js';
 import { DEFAULT_ORIGIN_CONCURRENCY } from './configTable.js';
+import type { S3Target } from './origin/s3Request.js';
 
 export { CONFIG_VARS, type ConfigVar } from './configTable.js';
 
@@ -11,9 +12,7 @@ export interface ServerConfig {
   host: string;
   tilesDir: string | undefined;
   r2PublicUrl: string | undefined;
-  s3:
-    | { accessKeyId: string; secretAccessKey: string; bucket: string; endpoint: string; region: string }
-    | undefined;
+  s3: Required<S3Target> | undefined;
   tileKeyTemplate: string;
   videoKeyTemplate: string;
   cacheMaxBytes: number;
@@ -102,24 +101,36 @@ function template(env: Env, name: string, def: string, required: string[], allow
 
 const LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
+/** TILE_KEY_TEMPLATE, checked: the server and the uploader must agree on keys. */
+export function tileKeyTemplateFrom(env: Env): string {
+  return template(
+    env,
+    'TILE_KEY_TEMPLATE',
+    '{dataset}/{z}/{x}/{y}.{ext}',
+    ['{z}', '{x}', '{y}'],
+    ['{dataset}', '{z}', '{x}', '{y}', '{ext}'],
+  );
+}
+
+/** The signed-bucket variables (AWS_*, S3_ENDPOINT_URL); each missing one is BAD_CONFIG naming it and `when`. */
+export function s3TargetFrom(env: Env, when: string): Required<S3Target> {
+  const need = (n: string): string => {
+    const v = str(env, n);
+    if (v === undefined) throw new TileError('BAD_CONFIG', `${n} is required ${when}`, { variable: n });
+    return v;
+  };
+  return {
+    accessKeyId: need('AWS_ACCESS_KEY_ID'),
+    secretAccessKey: need('AWS_SECRET_ACCESS_KEY'),
+    bucket: need('AWS_BUCKET_NAME'),
+    endpoint: httpUrl(env, 'S3_ENDPOINT_URL') ?? need('S3_ENDPOINT_URL'),
+    region: str(env, 'AWS_REGION') ?? 'auto',
+  };
+}
+
 /** Parses the environment. Throws TileError BAD_CONFIG naming the variable on any bad value. */
 export function loadConfig(env: Env = process.env): ServerConfig {
-  const useS3 = bool(env, 'USE_S3');
-  let s3: ServerConfig['s3'];
-  if (useS3) {
-    const need = (n: string): string => {
-      const v = str(env, n);
-      if (v === undefined) throw bad(n, '', 'is required when USE_S3=true');
-      return v;
-    };
-    s3 = {
-      accessKeyId: need('AWS_ACCESS_KEY_ID'),
-      secretAccessKey: need('AWS_SECRET_ACCESS_KEY'),
-      bucket: need('AWS_BUCKET_NAME'),
-      endpoint: httpUrl(env, 'S3_ENDPOINT_URL') ?? need('S3_ENDPOINT_URL'),
-      region: str(env, 'AWS_REGION') ?? 'auto',
-    };
-  }
+  const s3 = bool(env, 'USE_S3') ? s3TargetFrom(env, 'when USE_S3=true') : undefined;
   const redisUrl = str(env, 'REDIS_URL');
   if (redisUrl !== undefined && !/^rediss?:\/\/./.test(redisUrl)) {
     throw bad('REDIS_URL', redisUrl, 'must start with redis:// or rediss://');
@@ -138,13 +149,7 @@ export function loadConfig(env: Env = process.env): ServerConfig {
     tilesDir: str(env, 'TILES_DIR'),
     r2PublicUrl: httpUrl(env, 'R2_PUBLIC_URL'),
     s3,
-    tileKeyTemplate: template(
-      env,
-      'TILE_KEY_TEMPLATE',
-      '{dataset}/{z}/{x}/{y}.{ext}',
-      ['{z}', '{x}', '{y}'],
-      ['{dataset}', '{z}', '{x}', '{y}', '{ext}'],
-    ),
+    tileKeyTemplate: tileKeyTemplateFrom(env),
     videoKeyTemplate: template(env, 'VIDEO_KEY_TEMPLATE', 'videos/{id}', ['{id}'], ['{id}']),
     cacheMaxBytes,
     cacheMaxEntryBytes: int(env, 'CACHE_MAX_ENTRY_BYTES', Math.min(4 * 1024 * 1024, cacheMaxBytes), 0),

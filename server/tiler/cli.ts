@@ -3,6 +3,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { isTileError } from '../../src/protocol/errors.js';
 import { isValidDatasetId } from '../../src/protocol/tileKey.js';
+import { tileKeyTemplateFrom } from '../config.js';
 import { TILE_FORMATS, type TileFormat } from './manifest.js';
 import { ProgressPrinter, type ProgressStream } from './progressPrinter.js';
 import { PACKAGE_ROOT, runServe } from './serveCommand.js';
@@ -83,14 +84,6 @@ function datasetOf(v: string | undefined): string {
   return v;
 }
 
-function keyTemplate(env: NodeJS.ProcessEnv): string {
-  const t = env.TILE_KEY_TEMPLATE?.trim() || '{dataset}/{z}/{x}/{y}.{ext}';
-  if (!['{z}', '{x}', '{y}'].every((p) => t.includes(p))) {
-    throw new UsageError('TILE_KEY_TEMPLATE must contain {z}, {x} and {y}');
-  }
-  return t;
-}
-
 async function run(argv: string[], io: CliIo, signal: AbortSignal): Promise<number> {
   const { values: v, positionals } = parse(argv);
   const [command, ...rest] = positionals;
@@ -121,7 +114,7 @@ async function run(argv: string[], io: CliIo, signal: AbortSignal): Promise<numb
     const dataset = datasetOf(v.dataset);
     // Validated before any work so a typo costs nothing.
     const target = v.upload || command === 'upload' ? s3TargetFromEnv(io.env) : undefined;
-    const template = target ? keyTemplate(io.env) : undefined;
+    const template = target ? tileKeyTemplateFrom(io.env) : undefined;
     const concurrency = int('concurrency', v.concurrency, 1, 256);
     let datasetDir = path.join(outRoot, dataset);
     let result: Record<string, unknown> = { dataset, dir: datasetDir };

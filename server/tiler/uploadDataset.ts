@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { TileError } from '../../src/protocol/errors.js';
 import { fillTemplate, type TileExt } from '../../src/protocol/tileKey.js';
+import { s3TargetFrom } from '../config.js';
 import { contentTypeFor } from '../origin/contentType.js';
 import { type DatasetManifest, readManifest } from './manifest.js';
 import { mapLimit } from './mapLimit.js';
@@ -158,16 +159,5 @@ export async function uploadDataset(o: UploadOptions): Promise<UploadResult> {
 
 /** The bucket settings from the environment (the server's names), or a BAD_CONFIG error naming what is missing. */
 export function s3TargetFromEnv(env: NodeJS.ProcessEnv = process.env): S3Target {
-  const need = (name: string): string => {
-    const v = env[name]?.trim();
-    if (!v) throw new TileError('BAD_CONFIG', `${name} is required for --upload`, { variable: name });
-    return v;
-  };
-  return {
-    accessKeyId: need('AWS_ACCESS_KEY_ID'),
-    secretAccessKey: need('AWS_SECRET_ACCESS_KEY'),
-    bucket: need('AWS_BUCKET_NAME'),
-    endpoint: need('S3_ENDPOINT_URL'),
-    region: env.AWS_REGION?.trim() || 'auto',
-  };
+  return s3TargetFrom(env, 'for --upload');
 }
