@@ -13,6 +13,7 @@ import type { ServerContext } from '../http/ServerContext.js';
 import type { TileResult } from '../tiles/TileService.js';
 import { type BatchItem, readBatchKeys } from './batchKeys.js';
 import { buildCacheStats } from './buildCacheStats.js';
+import { FrameBatcher } from './FrameBatcher.js';
 import { FrameWriter } from './FrameWriter.js';
 
 type Outcome = { item: BatchItem; result: TileResult } | { item: BatchItem; error: unknown };
@@ -131,13 +132,14 @@ async function streamBinary(
   res.flushHeaders();
   const w = new FrameWriter(res);
   await w.write([encodeBatchHeader()]);
+  const out = new FrameBatcher(w);
   let sent = 0;
   await Promise.all(
     items.map(async (item) => {
       const o = await one(item);
       if (signal.aborted) return;
       try {
-        await w.write(encodeFrame(frameOf(o)));
+        await out.write(encodeFrame(frameOf(o)));
         sent++;
       } catch (e) {
         if (!isTileError(e, 'ABORTED')) ctx.log.warn({ err: e }, 'batch frame write failed');
