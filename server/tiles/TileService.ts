@@ -143,7 +143,9 @@ export class TileService {
         ? await this.convertShared(dataset, coord, cacheKey, generation, signal)
         : await this.fetchRaster(dataset, coord, signal);
     this.o.cache.set(dataset, cacheKey, entry, generation);
-    if (entry.bytes && coord.ext !== 'dds') {
+    // No shared layer (the default): skip the call, whose 5 s AbortSignal.timeout per tile
+    // was a measurable share of a cold tile's CPU (a timer and a signal nobody needs).
+    if (entry.bytes && coord.ext !== 'dds' && this.o.shared.name !== 'none') {
       const tile = { bytes: entry.bytes, contentType: entry.contentType, etag: entry.etag };
       // Fire and forget: the shared layer must never slow the answer down.
       void this.o.shared.set(dataset, cacheKey, generation, tile, AbortSignal.timeout(5_000)).catch(() => {});
