@@ -146,7 +146,7 @@ export const CONFIG_VARS: readonly ConfigVar[] = [
   {
     name: 'API_TOKEN',
     default: '(unset)',
-    meaning: 'Optional bearer token required by the single and batch tile routes.',
+    meaning: 'Optional bearer token required by the single, batch and video routes.',
   },
   {
     name: 'CORS_ORIGINS',
@@ -165,7 +165,11 @@ export const CONFIG_VARS: readonly ConfigVar[] = [
   },
   { name: 'MAX_BODY_BYTES', default: '65536', meaning: 'Largest accepted request body (POST batch).' },
   { name: 'MAX_QUERY_BYTES', default: '8192', meaning: 'Largest accepted query string.' },
-  { name: 'TILE_MAX_AGE_SEC', default: '86400', meaning: '`Cache-Control: max-age` of tile responses.' },
+  {
+    name: 'TILE_MAX_AGE_SEC',
+    default: '86400',
+    meaning: '`Cache-Control: max-age` of tile and video responses.',
+  },
   {
     name: 'SHUTDOWN_TIMEOUT_MS',
     default: '10000',
