@@ -5,20 +5,14 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { asJson } from '../e2e/harness/asJson.js';
-import { type Stack, type StackOptions, startStack } from '../e2e/harness/startStack.js';
+import type { Stack } from '../e2e/harness/startStack.js';
+import { useStack } from '../e2e/harness/useStack.js';
 
-let stack: Stack | undefined;
+const start = useStack();
 const dirs: string[] = [];
 afterEach(async () => {
-  await stack?.close();
-  stack = undefined;
   for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true });
 });
-
-async function start(opts: StackOptions): Promise<Stack> {
-  stack = await startStack(opts);
-  return stack;
-}
 
 const png = randomBytes(2048);
 

@@ -1,20 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { asJson } from '../../e2e/harness/asJson.js';
-import { type Stack, type StackOptions, startStack } from '../../e2e/harness/startStack.js';
+import { useStack } from '../../e2e/harness/useStack.js';
 import { BATCH_MEDIA_TYPE, type BatchFrame, BatchFrameDecoder } from '../../src/protocol/batchFraming.js';
 
-let stack: Stack | undefined;
-afterEach(async () => {
-  await stack?.close();
-  stack = undefined;
-});
-
-async function start(opts: StackOptions): Promise<Stack> {
-  stack = await startStack(opts);
-  return stack;
-}
+const start = useStack();
 
 const tiles: Record<string, Buffer> = {};
 for (let x = 0; x < 4; x++) tiles[`sample/2/${x}/0.png`] = randomBytes(1500 + x);

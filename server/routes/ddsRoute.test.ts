@@ -1,13 +1,9 @@
 import sharp from 'sharp';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { asJson } from '../../e2e/harness/asJson.js';
-import { type Stack, startStack } from '../../e2e/harness/startStack.js';
+import { useStack } from '../../e2e/harness/useStack.js';
 
-let stack: Stack | undefined;
-afterEach(async () => {
-  await stack?.close();
-  stack = undefined;
-});
+const start = useStack();
 
 /** The DDS header fields this route promises (DirectDraw Surface layout: magic, then a 124-byte header). */
 function ddsInfo(b: Buffer) {
@@ -36,7 +32,7 @@ async function image(alpha: boolean, format: 'jpeg' | 'png'): Promise<Buffer> {
 
 describe('.dds through the real codec (server/dds/rasterToDDS.ts)', () => {
   it('BC1 (DXT1) with a full mip chain for an opaque jpg, BC3 (DXT5) for a png with alpha', async () => {
-    stack = await startStack({
+    const s = await start({
       origin: {
         files: {
           'sample/1/0/0.jpg': await image(false, 'jpeg'),
@@ -44,7 +40,6 @@ describe('.dds through the real codec (server/dds/rasterToDDS.ts)', () => {
         },
       },
     });
-    const s = stack;
     const opaque = await fetch(`${s.serverUrl}/api/tiles/sample/1/0/0.dds`);
     expect(opaque.status).toBe(200);
     expect(opaque.headers.get('content-type')).toBe('image/vnd-ms.dds');
@@ -63,8 +58,7 @@ describe('.dds through the real codec (server/dds/rasterToDDS.ts)', () => {
   });
 
   it('an undecodable source tile is a 502 BAD_IMAGE, not a 500', async () => {
-    stack = await startStack({ origin: { files: { 'sample/0/0/0.jpg': 'not an image' } } });
-    const s = stack;
+    const s = await start({ origin: { files: { 'sample/0/0/0.jpg': 'not an image' } } });
     const r = await fetch(`${s.serverUrl}/api/tiles/sample/0/0/0.dds`);
     expect(r.status).toBe(502);
     expect((await r.json().then(asJson)).error.code).toBe('BAD_IMAGE');

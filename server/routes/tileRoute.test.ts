@@ -1,18 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { asJson } from '../../e2e/harness/asJson.js';
-import { type Stack, type StackOptions, startStack } from '../../e2e/harness/startStack.js';
+import { useStack } from '../../e2e/harness/useStack.js';
 
-let stack: Stack | undefined;
-afterEach(async () => {
-  await stack?.close();
-  stack = undefined;
-});
-
-async function start(opts: StackOptions): Promise<Stack> {
-  stack = await startStack(opts);
-  return stack;
-}
+const start = useStack();
 
 const png = randomBytes(3000);
 const jpg = randomBytes(2000);

@@ -1,25 +1,21 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { asJson } from '../../e2e/harness/asJson.js';
-import { type Stack, type StackOptions, startStack } from '../../e2e/harness/startStack.js';
+import type { Stack, StackOptions } from '../../e2e/harness/startStack.js';
+import { useStack } from '../../e2e/harness/useStack.js';
 
-let stack: Stack | undefined;
-afterEach(async () => {
-  await stack?.close();
-  stack = undefined;
-});
+const startOne = useStack();
 
 const SIZE = 1_000_003; // not a multiple of the chunk size
 const video = randomBytes(SIZE);
 const CHUNK = 64 * 1024;
 
 async function start(opts: StackOptions = {}): Promise<Stack> {
-  stack = await startStack({
+  return await startOne({
     origin: { files: { 'videos/clip.mp4': video }, ...opts.origin },
     config: { videoChunkBytes: CHUNK, ...opts.config },
   });
-  return stack;
 }
 
 async function get(s: Stack, headers: Record<string, string> = {}, method = 'GET') {
