@@ -69,7 +69,7 @@ export function panBy(ds: DatasetConfig, cam: Camera, dx: number, dy: number): C
 }
 
 /** Keeps the centre over the image so the view can never be lost off to one side. */
-export function clampCentre(ds: DatasetConfig, cam: Camera): Camera {
+function clampCentre(ds: DatasetConfig, cam: Camera): Camera {
   return {
     zoom: cam.zoom,
     cx: Math.min(ds.width, Math.max(0, cam.cx)),

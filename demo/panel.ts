@@ -131,7 +131,7 @@ function table(el: HTMLElement, rows: Record<string, unknown>): void {
   el.replaceChildren(frag);
 }
 
-export function fmtBytes(n: number): string {
+function fmtBytes(n: number): string {
   if (n < 1024) return `${n} B`;
   if (n < 1024 ** 2) return `${(n / 1024).toFixed(1)} KiB`;
   return `${(n / 1024 ** 2).toFixed(1)} MiB`;

@@ -19,7 +19,7 @@ export function tokenEquals(given: string, expected: string): boolean {
   return timingSafeEqual(digest(given), want);
 }
 
-export function bearerToken(req: IncomingMessage): string | undefined {
+function bearerToken(req: IncomingMessage): string | undefined {
   const h = req.headers.authorization;
   if (!h) return undefined;
   const m = /^Bearer[ ]+(\S+)\s*$/i.exec(h);

@@ -27,7 +27,7 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   DEADLINE_EXCEEDED: 504,
 };
 
-export function statusForCode(code: ErrorCode): number {
+function statusForCode(code: ErrorCode): number {
   return STATUS[code] ?? 500;
 }
 

@@ -19,7 +19,7 @@ export function etagMatches(header: string | undefined, etag: string): boolean {
 }
 
 /** Writes a tile. The memory-cache case uses the entry's prebuilt header list: no allocation. */
-export function writeTile(
+function writeTile(
   req: IncomingMessage,
   res: ServerResponse,
   ctx: ServerContext,

@@ -10,7 +10,7 @@ import { PACKAGE_ROOT, runServe } from './serveCommand.js';
 import { tileImage } from './tileImage.js';
 import { s3TargetFromEnv, uploadDataset } from './uploadDataset.js';
 
-export const USAGE = `Usage:
+const USAGE = `Usage:
   tile-accelerator tile <image> --dataset <id> [options]   build a tile pyramid
   tile-accelerator upload --dataset <id> [--out dir]        upload (or resume uploading) a built dataset
   tile-accelerator serve [--port n] [--host h]              start the companion server (as npm start)

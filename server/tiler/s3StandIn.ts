@@ -18,7 +18,7 @@ const sha256 = (data: string | Buffer) => createHash('sha256').update(data).dige
  * rebuilt from the received request, per the AWS SigV4 documentation). Returns
  * an error string, or null when the signature is valid.
  */
-export function verifySigV4(
+function verifySigV4(
   req: IncomingMessage,
   body: Buffer,
   accessKeyId: string,

@@ -19,7 +19,7 @@ export interface WorkerCodecs {
 export type SourceFormat = 'jpeg' | 'png' | 'webp' | 'gif' | 'dds' | 'unknown';
 
 /** Identifies the file by its magic bytes (Content-Type is not trusted: the server falls back between formats). */
-export function sniffFormat(b: Uint8Array): SourceFormat {
+function sniffFormat(b: Uint8Array): SourceFormat {
   if (b.length >= 3 && b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff) return 'jpeg';
   if (b.length >= 8 && b[0] === 0x89 && b[1] === 0x50 && b[2] === 0x4e && b[3] === 0x47) return 'png';
   if (b.length >= 12 && ascii(b, 0, 4) === 'RIFF' && ascii(b, 8, 4) === 'WEBP') return 'webp';
