@@ -18,12 +18,7 @@ const sha256 = (data: string | Buffer) => createHash('sha256').update(data).dige
  * rebuilt from the received request, per the AWS SigV4 documentation). Returns
  * an error string, or null when the signature is valid.
  */
-function verifySigV4(
-  req: IncomingMessage,
-  body: Buffer,
-  accessKeyId: string,
-  secret: string,
-): string | null {
+function verifySigV4(req: IncomingMessage, body: Buffer, accessKeyId: string, secret: string): string | null {
   const auth = req.headers.authorization ?? '';
   const m =
     /^AWS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([^/]+)\/s3\/aws4_request, SignedHeaders=([^,]+), Signature=([0-9a-f]{64})$/.exec(
