@@ -77,4 +77,23 @@ describe('batch framing', () => {
     for await (const f of readBatchFrames(rs)) kinds.push(f.kind);
     expect(kinds).toEqual(['tile', 'missing', 'error', 'end']);
   });
+
+  it('cancels the stream when the reader stops early, so the fetch behind it stops too', async () => {
+    const bytes = stream();
+    let cancelled = false;
+    const rs = new ReadableStream<Uint8Array>({
+      start(c) {
+        // Everything but the END frame, and the stream stays open: a server still sending.
+        c.enqueue(bytes.subarray(0, bytes.length - 20));
+      },
+      cancel() {
+        cancelled = true;
+      },
+    });
+    for await (const f of readBatchFrames(rs)) {
+      expect(f.kind).toBe('tile');
+      break;
+    }
+    expect(cancelled).toBe(true);
+  });
 });

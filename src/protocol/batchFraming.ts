@@ -237,6 +237,7 @@ export async function* readBatchFrames(
   const decoder = new BatchFrameDecoder();
   const onAbort = () => void reader.cancel(signal?.reason).catch(() => {});
   signal?.addEventListener('abort', onAbort, { once: true });
+  let drained = false;
   try {
     for (;;) {
       if (signal?.aborted) throw new TileError('ABORTED', 'batch read aborted');
@@ -244,9 +245,13 @@ export async function* readBatchFrames(
       if (done) break;
       for (const f of decoder.push(value)) yield f;
     }
+    drained = true;
     decoder.finish();
   } finally {
     signal?.removeEventListener('abort', onAbort);
+    // Left early (a bad frame, a consumer that stopped iterating): cancel, so
+    // the response body, and the fetch behind it, stop instead of downloading on.
+    if (!drained) void reader.cancel().catch(() => {});
     reader.releaseLock();
   }
 }
