@@ -66,7 +66,7 @@ export function scriptUrlWithOptions(swUrl: string, o: TileAcceleratorOptions): 
   return u.pathname + u.search;
 }
 
-const emptyStats = (): Promise<SwStats> => Promise.reject(new TileError('UNSUPPORTED', 'no service worker'));
+const noWorker = (): Promise<SwStats> => Promise.reject(new TileError('UNSUPPORTED', 'no service worker'));
 
 async function decode<A extends DecodeAs>(bytes: Uint8Array | ArrayBuffer, opts: DecodeOptions<A>) {
   // Loaded on first use: pages that never decode do not pay for the pool.
@@ -79,8 +79,8 @@ function unsupported(): TileAccelerator {
   return {
     supported: false,
     controlled: false,
-    stats: emptyStats,
-    resetStats: emptyStats,
+    stats: noWorker,
+    resetStats: noWorker,
     prefetch: async () => ({ accepted: 0, rejected: 0 }),
     decode,
     clear: async () => 0,
@@ -105,7 +105,14 @@ export async function registerTileAccelerator(options: RegisterOptions = {}): Pr
     scope: options.scope ?? '/',
   });
   const activate = async () => {
-    const controlling = new Promise<void>((r) => wb.addEventListener('controlling', () => r()));
+    // One listener per call, removed when it fires: activate() may be called on every update.
+    const controlling = new Promise<void>((r) => {
+      const on = () => {
+        wb.removeEventListener('controlling', on);
+        r();
+      };
+      wb.addEventListener('controlling', on);
+    });
     wb.messageSkipWaiting();
     await withDeadline(controlling, options.controlTimeoutMs ?? 10_000);
   };
