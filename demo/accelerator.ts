@@ -1,4 +1,4 @@
-/** The part of D's page API (src/client) the demo uses. */
+/** The part of the page API (src/client) the demo uses. */
 export interface DemoAccelerator {
   stats(): Promise<unknown>;
 }
@@ -21,12 +21,13 @@ export async function startAccelerator(timeoutMs = 6000): Promise<{ acc?: DemoAc
   if (!('serviceWorker' in navigator)) return { note: 'unsupported in this browser' };
   try {
     const { registerTileAccelerator } = await import('../src/client/index.js');
+    let timer: ReturnType<typeof setTimeout> | undefined;
     const acc = await Promise.race([
       registerTileAccelerator({ swUrl: '/tile-sw.js', controlTimeoutMs: 4000 }),
-      new Promise<never>((_, reject) =>
-        setTimeout(() => reject(new Error('registration timed out')), timeoutMs),
-      ),
-    ]);
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error('registration timed out')), timeoutMs);
+      }),
+    ]).finally(() => clearTimeout(timer));
     return {
       acc,
       note: navigator.serviceWorker.controller ? 'on (controlling this page)' : 'on (installing)',
