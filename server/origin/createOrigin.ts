@@ -3,11 +3,12 @@ import { HttpOrigin } from './HttpOrigin.js';
 import { LocalDirOrigin } from './LocalDirOrigin.js';
 import type { Origin } from './Origin.js';
 import { S3Origin } from './S3Origin.js';
+import type { S3Target } from './s3Request.js';
 
 export interface CreateOriginOptions {
   tilesDir?: string;
   r2PublicUrl?: string;
-  s3?: { accessKeyId: string; secretAccessKey: string; bucket: string; endpoint: string; region?: string };
+  s3?: S3Target;
   /** undici Pool connection limit per origin. */
   connections: number;
 }
