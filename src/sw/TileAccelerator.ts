@@ -66,6 +66,9 @@ export class TileAccelerator {
       budget: () => this.budget(),
       writeDelayMs: 30,
       writeGroup: 100,
+      // Persist after the visible burst: the page's responses first.
+      busy: () => this.visibleOpen > 0 || this.batcher.busy > 0,
+      maxDeferMs: 2000,
       counters: this.counters,
     });
     this.batcher = new Batcher({

@@ -12,7 +12,13 @@ afterEach(() => {
   for (const i of indexes.splice(0)) i.close();
 });
 
-function setup(opts: { budget: number; quota?: number; memoryBytes?: number }) {
+function setup(opts: {
+  budget: number;
+  quota?: number;
+  memoryBytes?: number;
+  busy?: () => boolean;
+  maxDeferMs?: number;
+}) {
   const cache = new QuotaCache(opts.quota);
   const counters = new SwCounters();
   const index = CacheIndex.open(`store-${n++}`).then((i) => {
@@ -27,6 +33,8 @@ function setup(opts: { budget: number; quota?: number; memoryBytes?: number }) {
     counters,
     writeDelayMs: 1,
     writeGroup: 100,
+    ...(opts.busy ? { busy: opts.busy } : {}),
+    ...(opts.maxDeferMs !== undefined ? { maxDeferMs: opts.maxDeferMs } : {}),
   });
   return { cache, counters, store, index };
 }
@@ -97,5 +105,29 @@ describe('TileStore', () => {
     await store.put('nf', 'ds', { ...tile(3), status: 404 });
     expect(store.memoryGet('nf')?.status).toBe(404);
     expect(cache.bodies.size).toBe(0);
+  });
+
+  it('writes nothing while visible tiles are pending, then everything once idle', async () => {
+    let busy = true;
+    const { store, cache } = setup({ budget: 10_000, busy: () => busy });
+    let written = false;
+    const done = store.put('a', 'ds', tile(10)).then(() => {
+      written = true;
+    });
+    for (let i = 0; i < 3; i++) store.put(`b${i}`, 'ds', tile(10));
+    await new Promise((r) => setTimeout(r, 30));
+    expect(written).toBe(false);
+    expect(cache.bodies.size).toBe(0);
+    busy = false;
+    await done;
+    expect([...cache.bodies.keys()].sort()).toEqual(['a', 'b0', 'b1', 'b2']);
+  });
+
+  it('writes after maxDeferMs even when the page never stops asking', async () => {
+    const { store, cache } = setup({ budget: 10_000, busy: () => true, maxDeferMs: 20 });
+    const t0 = performance.now();
+    await store.put('a', 'ds', tile(10));
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(19);
+    expect(cache.bodies.has('a')).toBe(true);
   });
 });

@@ -21,6 +21,14 @@ export interface TileStoreOptions {
   writeDelayMs: number;
   /** ...or as soon as it holds this many tiles. */
   writeGroup: number;
+  /**
+   * True while visible tiles are still being answered: the write waits, so
+   * Cache Storage puts (each blocks the worker's thread for ~1–3 ms) never
+   * hold back responses the page is waiting for...
+   */
+  busy?: () => boolean;
+  /** ...but a pending tile is written at the latest this long after it was put (ms). */
+  maxDeferMs?: number;
 }
 
 export type StoredTile = TileResult & { prefetched: boolean; dataset: string };
@@ -49,6 +57,8 @@ export class TileStore {
   private pending: Array<{ url: string; dataset: string; r: TileResult; prefetched: boolean }> = [];
   private flushTimer: ReturnType<typeof setTimeout> | undefined;
   private flushed: { promise: Promise<void>; resolve: () => void } | undefined;
+  /** When the oldest pending tile was put (performance.now()). */
+  private pendingSince = 0;
   /** Writes made while the URLs were loading. */
   private readonly early = new Set<string>();
 
@@ -169,6 +179,7 @@ export class TileStore {
     if (r.status !== 200 && r.status !== 404) return Promise.resolve();
     if (memory) this.memory?.set(url, { ...r, prefetched, dataset });
     if (r.status !== 200) return Promise.resolve();
+    if (this.pending.length === 0) this.pendingSince = performance.now();
     this.pending.push({ url, dataset, r, prefetched });
     if (!this.flushed) {
       let resolve!: () => void;
@@ -179,9 +190,29 @@ export class TileStore {
     }
     const done = this.flushed.promise;
     if (this.flushTimer !== undefined) clearTimeout(this.flushTimer);
-    if (this.pending.length >= this.o.writeGroup) void this.flush();
-    else this.flushTimer = setTimeout(() => void this.flush(), this.o.writeDelayMs);
+    this.flushTimer = undefined;
+    if (this.pending.length >= this.o.writeGroup) this.flushWhenIdle();
+    else this.flushTimer = setTimeout(() => this.flushWhenIdle(), this.o.writeDelayMs);
     return done;
+  }
+
+  /** Resolves once no visible tile is pending, or after maxDeferMs of waiting. */
+  private async idle(): Promise<void> {
+    const end = performance.now() + (this.o.maxDeferMs ?? 2000);
+    while (this.o.busy?.() && performance.now() < end) {
+      await new Promise((r) => setTimeout(r, this.o.writeDelayMs));
+    }
+  }
+
+  /** Flushes now unless visible tiles are pending (then re-checks), bounded by maxDeferMs. */
+  private flushWhenIdle(): void {
+    this.flushTimer = undefined;
+    const waited = performance.now() - this.pendingSince;
+    if (this.o.busy?.() && waited < (this.o.maxDeferMs ?? 2000)) {
+      this.flushTimer = setTimeout(() => this.flushWhenIdle(), this.o.writeDelayMs);
+      return;
+    }
+    void this.flush();
   }
 
   /** Writes every pending tile now. */
@@ -212,6 +243,8 @@ export class TileStore {
       let total = await index.putMany(records);
       for (const rec of records) (this.known ?? this.early).add(rec.url);
       for (const [i, g] of group.entries()) {
+        // A burst of visible tiles that starts mid-group goes first (bounded by maxDeferMs).
+        await this.idle();
         total = await this.putBody(cache, index, g.url, g.r, records[i]!, total).catch(() => total);
       }
       if (total > (await this.o.budget())) await this.evictSoon();
