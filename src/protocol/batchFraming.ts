@@ -132,7 +132,11 @@ function parseJson(bytes: Uint8Array, what: string): unknown {
  * Buffers at most one partial frame. After an error or END it refuses more input.
  */
 export class BatchFrameDecoder {
-  private buf: Uint8Array = new Uint8Array(0);
+  /** Received bytes not yet decoded, kept as chunks until a whole frame is there. */
+  private pending: Uint8Array[] = [];
+  private pendingBytes = 0;
+  /** Bytes needed before decoding can make progress (the next header or the whole next frame). */
+  private need = BATCH_HEADER_BYTES;
   private sawHeader = false;
   private done = false;
 
@@ -146,12 +150,18 @@ export class BatchFrameDecoder {
       if (chunk.length === 0) return [];
       throw new TileError('BAD_FRAME', 'data after the END frame');
     }
-    this.buf = this.buf.length === 0 ? chunk : concatBytes([this.buf, chunk]);
+    if (chunk.length > 0) {
+      this.pending.push(chunk);
+      this.pendingBytes += chunk.length;
+    }
+    // Joining only once a frame is complete keeps a large body arriving in
+    // many small chunks linear, instead of re-copying the buffer per chunk.
+    if (this.pendingBytes < this.need) return [];
+    const buf = this.pending.length === 1 ? this.pending[0]! : concatBytes(this.pending);
     const out: BatchFrame[] = [];
     let off = 0;
-    const view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
+    const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
     if (!this.sawHeader) {
-      if (this.buf.length < BATCH_HEADER_BYTES) return out;
       if (view.getUint32(0) !== BATCH_MAGIC) throw new TileError('BAD_FRAME', 'not a tile batch stream');
       const version = view.getUint8(4);
       if (version !== BATCH_VERSION) {
@@ -160,7 +170,8 @@ export class BatchFrameDecoder {
       this.sawHeader = true;
       off = BATCH_HEADER_BYTES;
     }
-    while (!this.done && this.buf.length - off >= FRAME_HEADER_BYTES) {
+    this.need = FRAME_HEADER_BYTES;
+    while (!this.done && buf.length - off >= FRAME_HEADER_BYTES) {
       const kind = view.getUint8(off);
       const keyLen = view.getUint16(off + 2);
       const metaLen = view.getUint32(off + 4);
@@ -169,16 +180,21 @@ export class BatchFrameDecoder {
         throw new TileError('BAD_FRAME', 'frame length over limit', { keyLen, metaLen, bodyLen });
       }
       const total = FRAME_HEADER_BYTES + keyLen + metaLen + bodyLen;
-      if (this.buf.length - off < total) break;
+      if (buf.length - off < total) {
+        this.need = total;
+        break;
+      }
       const p = off + FRAME_HEADER_BYTES;
-      const keyBytes = this.buf.subarray(p, p + keyLen);
-      const metaBytes = this.buf.subarray(p + keyLen, p + keyLen + metaLen);
+      const keyBytes = buf.subarray(p, p + keyLen);
+      const metaBytes = buf.subarray(p + keyLen, p + keyLen + metaLen);
       // slice(): the frame's body must not keep the whole network buffer alive.
-      const body = this.buf.slice(p + keyLen + metaLen, p + total - FRAME_HEADER_BYTES);
+      const body = buf.slice(p + keyLen + metaLen, p + total - FRAME_HEADER_BYTES);
       out.push(this.frame(kind, keyBytes, metaBytes, body));
       off += total;
     }
-    this.buf = off === 0 ? this.buf : this.buf.slice(off);
+    const rest = off === 0 ? buf : buf.slice(off);
+    this.pending = rest.length > 0 ? [rest] : [];
+    this.pendingBytes = rest.length;
     return out;
   }
 
@@ -186,7 +202,7 @@ export class BatchFrameDecoder {
   finish(): void {
     if (!this.done) {
       throw new TileError('TRUNCATED', 'batch stream ended before its END frame', {
-        buffered: this.buf.length,
+        buffered: this.pendingBytes,
       });
     }
   }
