@@ -32,7 +32,13 @@ export async function publishStagingDir(stagingDir: string, finalDir: string): P
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
   }
-  await rename(stagingDir, finalDir);
+  try {
+    await rename(stagingDir, finalDir);
+  } catch (e) {
+    // Put the old tree back rather than leave no dataset at all.
+    if (movedAside) await rename(aside, finalDir).catch(() => {});
+    throw e;
+  }
   if (movedAside) await rm(aside, { recursive: true, force: true });
 }
 
