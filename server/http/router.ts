@@ -14,6 +14,8 @@ import type { ServerContext } from './ServerContext.js';
 
 const TILES = '/api/tiles/';
 const VIDEO = '/api/video/';
+/** Far above any real route (the longest is a tile key); a longer path is an attack or a bug. */
+const MAX_PATH_BYTES = 2048;
 
 function methods(req: IncomingMessage, ...allowed: string[]): void {
   if (!allowed.includes(req.method ?? '')) {
@@ -41,8 +43,11 @@ export function createHandler(ctx: ServerContext, metrics: Registry) {
     const q = url.indexOf('?');
     const pathname = q < 0 ? url : url.slice(0, q);
     const query = q < 0 ? '' : url.slice(q + 1);
-    if (query.length > config.maxQueryBytes || pathname.length > 2048) {
+    if (query.length > config.maxQueryBytes) {
       throw new TileError('QUERY_TOO_LARGE', `query is limited to ${config.maxQueryBytes} bytes`);
+    }
+    if (pathname.length > MAX_PATH_BYTES) {
+      throw new TileError('QUERY_TOO_LARGE', `path is limited to ${MAX_PATH_BYTES} bytes`);
     }
     if (config.corsOrigins.length > 0 && applyCors(req, res, config.corsOrigins)) return;
 
