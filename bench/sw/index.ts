@@ -1,19 +1,21 @@
 // Service-worker bench (bench/run.ts runs this): a cold 64-tile viewport with
 // no worker, a plain Workbox CacheFirst worker, and ours; warm viewports; and
 // the physical limit, all against the mocked origin at 40 ms latency.
-import { copyFile, cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import sharp from 'sharp';
 import { build } from 'vite';
 import { type Stack, startStack } from '../../e2e/harness/startStack.js';
+import { type Proc, spawnNode } from '../server/processes.js';
 import type { BenchContext } from '../types.js';
 import { BENCH_PAGE } from './benchPage.js';
 
 const Z = 6;
 const N = 8;
 const LATENCY = 40;
+const ORIGIN_CONCURRENCY = 128;
 type Mode = 'none' | 'workbox' | 'ours';
 
 /** Twelve real 256-px JPEG tiles cut from the sample image, reused round-robin over every key of level Z. */
@@ -91,12 +93,45 @@ const viewport = (page: Page, x0: number, y0: number) =>
 
 export default async function swBench(ctx: BenchContext): Promise<string> {
   if (!ctx.chromiumPath) return '## Service worker\n\nSkipped: no Chromium on this machine.\n';
-  const iterations = ctx.quick ? 2 : 5;
   const dir = await staticDir(ctx.root);
-  const stack = await startStack({
-    origin: { files: await tiles(ctx.root), latencyMs: LATENCY },
-    config: { staticDir: dir },
-  });
+  // The origin runs in its own process (a real origin is another machine):
+  // in the server's process its per-request work (and the Playwright
+  // driver's) sat on the server's event loop and was counted as server time.
+  const originRoot = await writeTiles(await tiles(ctx.root));
+  let origin: Proc | undefined;
+  let stack: Stack | undefined;
+  try {
+    origin = await spawnNode(
+      ctx.root,
+      'e2e/mockOrigin/cli.ts',
+      ['--root', originRoot, '--latency', String(LATENCY)],
+      {},
+    );
+    // 64 cold tiles must be one origin round for the stated limit (one origin
+    // latency); the default min(cpus*16, 256) is 32 on a 2-core machine.
+    stack = await startStack({
+      config: { staticDir: dir, r2PublicUrl: origin.url, originConcurrency: ORIGIN_CONCURRENCY },
+    });
+    return await run(ctx, stack);
+  } finally {
+    await stack?.close();
+    await origin?.stop().catch(() => {});
+    await rm(originRoot, { recursive: true, force: true });
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+async function writeTiles(files: Record<string, Uint8Array>): Promise<string> {
+  const root = await mkdtemp(path.join(tmpdir(), 'tile-sw-bench-origin-'));
+  for (const [key, bytes] of Object.entries(files)) {
+    await mkdir(path.dirname(path.join(root, key)), { recursive: true });
+    await writeFile(path.join(root, key), bytes);
+  }
+  return root;
+}
+
+async function run(ctx: BenchContext, stack: Stack): Promise<string> {
+  const iterations = ctx.quick ? 2 : 5;
   const browser = await chromium.launch({
     executablePath: ctx.chromiumPath,
     args: ctx.chromiumArgs,
@@ -190,11 +225,11 @@ export default async function swBench(ctx: BenchContext): Promise<string> {
       '',
       verdict.map((v) => `- ${v}`).join('\n'),
       '',
-      'Method: headless Chromium (playwright-core), one fresh browser context per path and run (cold HTTP cache, fresh worker install); each run uses a viewport no earlier run touched, so the server fetches every tile from the origin (its origin connection pool was warmed once; `ORIGIN_CONCURRENCY=128` so 64 tiles are one origin round). Warm = reload the page and show the same viewport again (the no-worker path then uses the browser HTTP cache; the server sends `Cache-Control: public, max-age`). The limit is the page-measured round trip of one binary batch of 64 tiles already in the server memory cache, plus one origin latency.',
+      'Method: headless Chromium (playwright-core), one fresh browser context per path and run (cold HTTP cache, fresh worker install); each run uses a viewport no earlier run touched, so the server fetches every tile from the origin (its origin connection pool was warmed once; `ORIGIN_CONCURRENCY=' +
+        String(ORIGIN_CONCURRENCY) +
+        '` so 64 tiles are one origin round; the mocked origin runs in its own process). Warm = reload the page and show the same viewport again (the no-worker path then uses the browser HTTP cache; the server sends `Cache-Control: public, max-age`). The limit is the page-measured round trip of one binary batch of 64 tiles already in the server memory cache, plus one origin latency.',
     ].join('\n');
   } finally {
     await browser.close().catch(() => {});
-    await stack.close();
-    await rm(dir, { recursive: true, force: true });
   }
 }
