@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -69,6 +70,20 @@ describe('server/main.ts', { timeout: 60_000 }, () => {
     p.child.kill('SIGTERM');
     const [code] = await once(p.child, 'exit');
     expect(code).toBe(0);
+  });
+
+  it('with WORKERS=2, a worker that cannot listen stops the server (exit 1) instead of being re-forked forever', async () => {
+    const taken = createServer();
+    await new Promise<void>((r) => taken.listen(0, '127.0.0.1', r));
+    try {
+      const port = (taken.address() as AddressInfo).port;
+      const p = run({ PORT: String(port), HOST: '127.0.0.1', TILES_DIR: await tileDir(), WORKERS: '2' });
+      const [code] = await once(p.child, 'exit');
+      expect(code).toBe(1);
+      expect(p.output().err).toContain('start-up failed');
+    } finally {
+      await new Promise((r) => taken.close(r));
+    }
   });
 
   it('runs WORKERS=2 processes on one port', async () => {

@@ -59,24 +59,35 @@ async function main(): Promise<void> {
     // Build the sample once, before the workers race for it.
     const log = pino({ level: config.logLevel });
     await originDir(config, log);
-    let listening = 0;
+    const listened = new Set<number>();
     let stopping = false;
-    cluster.on('listening', (_w, a) => {
-      if (++listening === config.workers)
+    cluster.on('listening', (w, a) => {
+      listened.add(w.id);
+      if (listened.size === config.workers)
         console.log(`tile server listening on http://${a.address}:${a.port} (${config.workers} workers)`);
     });
+    const stop = (exitCode: number) => {
+      stopping = true;
+      // The primary usually ends by itself once its workers are gone: that exit must carry the code too.
+      process.exitCode = exitCode;
+      for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGTERM');
+      setTimeout(() => process.exit(exitCode), config.shutdownTimeoutMs + 1_000).unref();
+    };
     cluster.on('exit', (w, code) => {
       if (stopping) return;
+      if (!listened.has(w.id)) {
+        // Died before listening (port taken, unreadable TILES_DIR...): a new fork
+        // would fail the same way, in a loop as fast as processes start.
+        log.error({ pid: w.process.pid, code }, 'worker failed to start; stopping');
+        console.error('start-up failed: a worker exited before listening');
+        stop(1);
+        return;
+      }
       log.error({ pid: w.process.pid, code }, 'worker exited; starting another');
       cluster.fork();
     });
-    const stop = () => {
-      stopping = true;
-      for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGTERM');
-      setTimeout(() => process.exit(0), config.shutdownTimeoutMs + 1_000).unref();
-    };
-    process.on('SIGTERM', stop);
-    process.on('SIGINT', stop);
+    process.on('SIGTERM', () => stop(0));
+    process.on('SIGINT', () => stop(0));
     for (let i = 0; i < config.workers; i++) cluster.fork();
     return;
   }
