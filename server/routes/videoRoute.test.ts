@@ -163,4 +163,15 @@ describe('video route', () => {
     expect(body.equals(video.subarray(0, 10))).toBe(true);
     expect(r.headers.get('cache-control')).toMatch(/^private,/);
   });
+
+  it('an empty video is a 200 with no body, and any range of it a 416', async () => {
+    const s = await start({ origin: { files: { 'videos/empty.mp4': new Uint8Array(0) } } });
+    const whole = await fetch(`${s.serverUrl}/api/video/empty.mp4`);
+    expect(whole.status).toBe(200);
+    expect(whole.headers.get('content-length')).toBe('0');
+    expect((await whole.arrayBuffer()).byteLength).toBe(0);
+    const ranged = await fetch(`${s.serverUrl}/api/video/empty.mp4`, { headers: { range: 'bytes=0-' } });
+    expect(ranged.status).toBe(416);
+    expect(ranged.headers.get('content-range')).toBe('bytes */0');
+  });
 });

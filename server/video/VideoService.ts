@@ -1,5 +1,5 @@
 import { LRUCache } from 'lru-cache';
-import { TileError } from '../../src/protocol/errors.js';
+import { isTileError, TileError } from '../../src/protocol/errors.js';
 import type { TileEngine } from '../engineContract.js';
 import { contentTypeFor } from '../origin/contentType.js';
 import type { OriginObject } from '../origin/Origin.js';
@@ -114,7 +114,14 @@ export class VideoService {
   private async probe(id: string, key: string, signal: AbortSignal): Promise<VideoMeta | null> {
     const C = this.o.chunkBytes;
     this.originFetches++;
-    const obj = await this.o.engine.getStream(key, { signal, range: { start: 0, end: C - 1 } });
+    let obj: OriginObject | null;
+    try {
+      obj = await this.o.engine.getStream(key, { signal, range: { start: 0, end: C - 1 } });
+    } catch (e) {
+      if (!isTileError(e, 'RANGE_NOT_SATISFIABLE')) throw e;
+      // Only an empty object refuses `bytes=0-…`: ask for it whole to learn its size (0) and ETag.
+      obj = await this.o.engine.getStream(key, { signal });
+    }
     if (!obj) return null;
     const size = obj.totalSize ?? (obj.status === 200 ? obj.contentLength : undefined);
     if (size === undefined) {
