@@ -8,12 +8,14 @@ const EXPOSE_HEADERS = 'ETag, Content-Range, Accept-Ranges, Content-Length, X-Ti
  * when the request was a preflight and has been answered.
  */
 export function applyCors(req: IncomingMessage, res: ServerResponse, allowed: readonly string[]): boolean {
-  const origin = req.headers.origin;
-  if (origin === undefined || allowed.length === 0) return false;
+  if (allowed.length === 0) return false;
   const any = allowed.includes('*');
-  if (!any && !allowed.includes(origin)) return false;
-  res.setHeader('Access-Control-Allow-Origin', any ? '*' : origin);
+  // On every answer, not only the allowed ones: a shared cache (CDN) that stored the
+  // answer to an <img> without Origin must not hand it to a listed origin's fetch.
   if (!any) res.setHeader('Vary', 'Origin');
+  const origin = req.headers.origin;
+  if (origin === undefined || (!any && !allowed.includes(origin))) return false;
+  res.setHeader('Access-Control-Allow-Origin', any ? '*' : origin);
   res.setHeader('Access-Control-Expose-Headers', EXPOSE_HEADERS);
   if (req.method === 'OPTIONS' && req.headers['access-control-request-method']) {
     res.writeHead(204, {

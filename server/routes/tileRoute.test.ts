@@ -170,6 +170,10 @@ describe('single tile route', () => {
       headers: { origin: 'https://evil.example' },
     });
     expect(evil.headers.get('access-control-allow-origin')).toBeNull();
+    // Cached tiles vary by Origin even when the request had none (an <img>), so a CDN keeps them apart.
+    const plain = await fetch(`${s.serverUrl}/api/tiles/sample/0/0/0.png`);
+    expect(plain.headers.get('x-tile-source')).toBe('memory-cache');
+    expect(plain.headers.get('vary')).toBe('Origin');
     const pre = await fetch(`${s.serverUrl}/api/tiles/sample/batch`, {
       method: 'OPTIONS',
       headers: { origin: 'https://good.example', 'access-control-request-method': 'POST' },
