@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type MockOrigin, startMockOrigin } from '../../e2e/mockOrigin/MockOrigin.js';
 import { type RedisServer, startRedisServer } from '../testing/redisServer.js';
 import { type Instance, type Instances, startInstances } from '../testing/startInstances.js';
+import { until } from '../testing/until.js';
 
 // REDIS_LOCK_WAIT_MS: one origin fetch for a cold tile however many instances miss it at once.
 
@@ -30,12 +30,9 @@ async function setup(lockWaitMs: number): Promise<Instance[]> {
     redisUrl: redis.url,
     config: { redisLockWaitMs: lockWaitMs, redisTimeoutMs: 1_000 },
   });
-  const end = Date.now() + 5_000;
-  while (!instances.list.every((i) => i.shared?.stats().connected)) {
-    if (Date.now() > end) throw new Error('redis not connected');
-    await sleep(10);
-  }
-  return instances.list;
+  const list = instances.list;
+  await until(() => list.every((i) => i.shared?.stats().connected));
+  return list;
 }
 
 /** Three requests through each instance at the same moment. */
