@@ -1,3 +1,4 @@
+import { concatBytes } from '../../protocol/batchFraming.js';
 import { TileError } from '../../protocol/errors.js';
 
 export interface DecodedJsonBatch {
@@ -50,14 +51,7 @@ export function decodeJsonBatchBody(body: Uint8Array, decode: Base64BytesDecoder
     i = j + 1;
   }
   parts.push(body.subarray(last));
-  let total = 0;
-  for (const p of parts) total += p.length;
-  const joined = new Uint8Array(total);
-  let at = 0;
-  for (const p of parts) {
-    joined.set(p, at);
-    at += p.length;
-  }
+  const joined = concatBytes(parts);
   let doc: { tiles?: Record<string, unknown>; cache_stats?: unknown };
   try {
     doc = JSON.parse(new TextDecoder().decode(joined));
