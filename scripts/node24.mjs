@@ -61,6 +61,8 @@ const vitest = path.join(ROOT, 'node_modules', 'vitest', 'vitest.mjs');
 const run = spawnSync(bin, [vitest, 'run', '--project', 'node', ...process.argv.slice(2)], {
   cwd: ROOT,
   stdio: 'inherit',
+  // A hung suite must fail `npm test`, not hold it forever (the whole suite takes minutes).
+  timeout: 30 * 60_000,
   // Child processes the tests start (`process.execPath`, `node` on the PATH) are Node 24 too.
   env: { ...process.env, PATH: `${path.dirname(bin)}${path.delimiter}${process.env.PATH ?? ''}` },
 });
