@@ -114,7 +114,9 @@ const result: SoakResult = {
 };
 const md = renderSoak(result);
 // SOAK_REPORT: write the section to another file (e.g. to merge several runs by hand).
-const file = process.env.SOAK_REPORT ? path.resolve(process.env.SOAK_REPORT) : path.join(root, 'RELIABILITY.md');
+const file = process.env.SOAK_REPORT
+  ? path.resolve(process.env.SOAK_REPORT)
+  : path.join(root, 'RELIABILITY.md');
 const text = await readFile(file, 'utf8').catch(
   () => '# Reliability\n\n<!-- soak:begin -->\n<!-- soak:end -->\n',
 );
