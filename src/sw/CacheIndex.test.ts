@@ -1,6 +1,6 @@
 import 'fake-indexeddb/auto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CacheIndex } from './CacheIndex.js';
+import { CacheIndex, isQuotaError } from './CacheIndex.js';
 
 let n = 0;
 let open: CacheIndex[] = [];
@@ -81,5 +81,20 @@ describe('CacheIndex', () => {
     expect(await idx.getGeneration('ds')).toBeUndefined();
     await idx.setGeneration('ds', '3');
     expect(await idx.getGeneration('ds')).toBe('3');
+  });
+
+  it('recognises a quota failure in every shape browsers report it, and nothing else', () => {
+    const quota = new DOMException('full', 'QuotaExceededError');
+    const abort = (error: unknown) => Object.assign(new DOMException('aborted', 'AbortError'), { error });
+    expect(isQuotaError(quota)).toBe(true);
+    expect(isQuotaError(abort(quota))).toBe(true);
+    expect(isQuotaError({ name: 'NS_ERROR_DOM_QUOTA_REACHED' })).toBe(true);
+    expect(isQuotaError({ code: 22 })).toBe(true);
+    expect(isQuotaError(new Error('x', { cause: quota }))).toBe(true);
+    expect(isQuotaError(new DOMException('aborted', 'AbortError'))).toBe(false);
+    expect(isQuotaError(abort(new DOMException('c', 'ConstraintError')))).toBe(false);
+    expect(isQuotaError(new TypeError('x'))).toBe(false);
+    expect(isQuotaError(undefined)).toBe(false);
+    expect(isQuotaError('QuotaExceededError')).toBe(false);
   });
 });

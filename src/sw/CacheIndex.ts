@@ -1,4 +1,19 @@
-import { type DBSchema, type IDBPDatabase, openDB } from 'idb';
+import { type DBSchema, type IDBPDatabase, type IDBPTransaction, openDB, type StoreNames } from 'idb';
+
+/**
+ * True for a storage-quota failure in any of the shapes browsers report it:
+ * a `QuotaExceededError` DOMException (legacy code 22, Firefox's
+ * `NS_ERROR_DOM_QUOTA_REACHED`), or a transaction `AbortError` whose `.error`
+ * is one (Chromium fails an IndexedDB write on commit, so the requests see
+ * the abort first).
+ */
+export function isQuotaError(e: unknown, depth = 0): boolean {
+  if (typeof e !== 'object' || e === null || depth > 3) return false;
+  const x = e as { name?: unknown; code?: unknown; error?: unknown; cause?: unknown };
+  if (x.name === 'QuotaExceededError' || x.name === 'NS_ERROR_DOM_QUOTA_REACHED' || x.code === 22)
+    return true;
+  return isQuotaError(x.error, depth + 1) || isQuotaError(x.cause, depth + 1);
+}
 
 /** One cached body's bookkeeping; the body itself lives in Cache Storage under `url`. */
 export interface IndexEntry {
@@ -19,6 +34,23 @@ interface Schema extends DBSchema {
 }
 
 const TOTAL = 'totalBytes';
+
+type WriteTx = IDBPTransaction<Schema, StoreNames<Schema>[], 'readwrite'>;
+
+/**
+ * Awaits a readwrite transaction's work and its commit. On failure it throws
+ * the transaction's own error when there is one: a quota failure aborts the
+ * whole transaction, and its requests only report a bare `AbortError`.
+ */
+async function committed<T>(tx: WriteTx, work: Promise<T>): Promise<T> {
+  try {
+    const [value] = await Promise.all([work, tx.done]);
+    return value;
+  } catch (e) {
+    await tx.done.catch(() => {});
+    throw tx.error ?? e;
+  }
+}
 
 /**
  * IndexedDB index of the persistent tile cache: a true LRU by bytes. The
@@ -64,35 +96,44 @@ export class CacheIndex {
     return this.db.count('entries');
   }
 
-  /** Adds or replaces an entry; returns the new byte total. */
-  async put(e: Omit<IndexEntry, 'lastAccess'> & { lastAccess?: number }): Promise<number> {
-    const tx = this.db.transaction(['entries', 'meta'], 'readwrite');
-    const entries = tx.objectStore('entries');
-    const meta = tx.objectStore('meta');
-    const [old, total] = await Promise.all([entries.get(e.url), meta.get(TOTAL)]);
-    const next = Number(total?.v ?? 0) - (old?.bytes ?? 0) + e.bytes;
-    await Promise.all([
-      entries.put({ ...e, lastAccess: e.lastAccess ?? this.now() }),
-      meta.put({ k: TOTAL, v: next }),
-      tx.done,
-    ]);
-    return next;
+  /** Adds or replaces an entry; returns the new byte total. Atomic: on failure nothing is written. */
+  put(e: Omit<IndexEntry, 'lastAccess'> & { lastAccess?: number }): Promise<number> {
+    const tx: WriteTx = this.db.transaction(['entries', 'meta'], 'readwrite');
+    return committed(
+      tx,
+      (async () => {
+        const entries = tx.objectStore('entries');
+        const meta = tx.objectStore('meta');
+        const [old, total] = await Promise.all([entries.get(e.url), meta.get(TOTAL)]);
+        const next = Number(total?.v ?? 0) - (old?.bytes ?? 0) + e.bytes;
+        await Promise.all([
+          entries.put({ ...e, lastAccess: e.lastAccess ?? this.now() }),
+          meta.put({ k: TOTAL, v: next }),
+        ]);
+        return next;
+      })(),
+    );
   }
 
-  /** Adds or replaces many entries in one transaction; returns the new byte total. */
-  async putMany(list: Array<Omit<IndexEntry, 'lastAccess'>>): Promise<number> {
-    const tx = this.db.transaction(['entries', 'meta'], 'readwrite');
-    const entries = tx.objectStore('entries');
-    const meta = tx.objectStore('meta');
-    let total = Number((await meta.get(TOTAL))?.v ?? 0);
-    const olds = await Promise.all(list.map((e) => entries.get(e.url)));
-    const t = this.now();
-    const writes = list.map((e, i) => {
-      total += e.bytes - (olds[i]?.bytes ?? 0);
-      return entries.put({ ...e, lastAccess: t });
-    });
-    await Promise.all([...writes, meta.put({ k: TOTAL, v: total }), tx.done]);
-    return total;
+  /** Adds or replaces many entries in one transaction; returns the new byte total. Atomic like `put`. */
+  putMany(list: Array<Omit<IndexEntry, 'lastAccess'>>): Promise<number> {
+    const tx: WriteTx = this.db.transaction(['entries', 'meta'], 'readwrite');
+    return committed(
+      tx,
+      (async () => {
+        const entries = tx.objectStore('entries');
+        const meta = tx.objectStore('meta');
+        let total = Number((await meta.get(TOTAL))?.v ?? 0);
+        const olds = await Promise.all(list.map((e) => entries.get(e.url)));
+        const t = this.now();
+        const writes = list.map((e, i) => {
+          total += e.bytes - (olds[i]?.bytes ?? 0);
+          return entries.put({ ...e, lastAccess: t });
+        });
+        await Promise.all([...writes, meta.put({ k: TOTAL, v: total })]);
+        return total;
+      })(),
+    );
   }
 
   /** Records a use; written behind. Returns nothing so the response path never waits. */
@@ -133,20 +174,24 @@ export class CacheIndex {
   /** Deletes the least recently used entries until the total is at most `targetBytes`; returns their URLs. */
   async evictTo(targetBytes: number, maxEntries = 500): Promise<string[]> {
     await this.flushTouches();
-    const tx = this.db.transaction(['entries', 'meta'], 'readwrite');
-    const meta = tx.objectStore('meta');
-    let total = Number((await meta.get(TOTAL))?.v ?? 0);
-    const gone: string[] = [];
-    let cursor = await tx.objectStore('entries').index('byAccess').openCursor();
-    while (cursor && total > targetBytes && gone.length < maxEntries) {
-      total -= cursor.value.bytes;
-      gone.push(cursor.value.url);
-      await cursor.delete();
-      cursor = await cursor.continue();
-    }
-    await meta.put({ k: TOTAL, v: Math.max(0, total) });
-    await tx.done;
-    return gone;
+    const tx: WriteTx = this.db.transaction(['entries', 'meta'], 'readwrite');
+    return committed(
+      tx,
+      (async () => {
+        const meta = tx.objectStore('meta');
+        let total = Number((await meta.get(TOTAL))?.v ?? 0);
+        const gone: string[] = [];
+        let cursor = await tx.objectStore('entries').index('byAccess').openCursor();
+        while (cursor && total > targetBytes && gone.length < maxEntries) {
+          total -= cursor.value.bytes;
+          gone.push(cursor.value.url);
+          await cursor.delete();
+          cursor = await cursor.continue();
+        }
+        await meta.put({ k: TOTAL, v: Math.max(0, total) });
+        return gone;
+      })(),
+    );
   }
 
   /** Deletes the entries of `dataset` (all when undefined), keeping those of generation `keep`. */
@@ -171,16 +216,19 @@ export class CacheIndex {
     return gone;
   }
 
-  /** Removes one entry (its body was found missing). */
-  async delete(url: string): Promise<void> {
-    const tx = this.db.transaction(['entries', 'meta'], 'readwrite');
-    const e = await tx.objectStore('entries').get(url);
-    if (e) {
-      const total = Number((await tx.objectStore('meta').get(TOTAL))?.v ?? 0);
-      await tx.objectStore('entries').delete(url);
-      await tx.objectStore('meta').put({ k: TOTAL, v: Math.max(0, total - e.bytes) });
-    }
-    await tx.done;
+  /** Removes one entry (its body is missing or could not be written). */
+  delete(url: string): Promise<void> {
+    const tx: WriteTx = this.db.transaction(['entries', 'meta'], 'readwrite');
+    return committed(
+      tx,
+      (async () => {
+        const e = await tx.objectStore('entries').get(url);
+        if (!e) return;
+        const total = Number((await tx.objectStore('meta').get(TOTAL))?.v ?? 0);
+        await tx.objectStore('entries').delete(url);
+        await tx.objectStore('meta').put({ k: TOTAL, v: Math.max(0, total - e.bytes) });
+      })(),
+    );
   }
 
   async getGeneration(dataset: string): Promise<string | undefined> {

@@ -39,6 +39,28 @@ function setup(opts: {
   return { cache, counters, store, index };
 }
 
+/**
+ * Makes the index's writes fail `times` times the way Chromium reports a full
+ * quota: the transaction aborts with a QuotaExceededError, surfacing as an
+ * AbortError whose `.error` is the quota error. Returns how many failed.
+ */
+function failIndexWrites(index: CacheIndex, times: number): () => number {
+  let failed = 0;
+  for (const name of ['put', 'putMany'] as const) {
+    const real = index[name].bind(index) as (...a: unknown[]) => Promise<number>;
+    (index as unknown as Record<string, unknown>)[name] = async (...a: unknown[]) => {
+      if (failed < times) {
+        failed++;
+        const abort = new DOMException('The transaction was aborted.', 'AbortError');
+        Object.defineProperty(abort, 'error', { value: new DOMException('full', 'QuotaExceededError') });
+        throw abort;
+      }
+      return real(...a);
+    };
+  }
+  return () => failed;
+}
+
 const tile = (size: number, fill = 1): TileResult => ({
   status: 200,
   body: new Uint8Array(size).fill(fill),
@@ -86,6 +108,75 @@ describe('TileStore', () => {
     await store.put('huge', 'ds', tile(100));
     expect(cache.bodies.size).toBe(0);
     expect((await store.usage()).bytes).toBe(0);
+  });
+
+  it('a QuotaExceededError from the index write is counted, evicts a batch and the retry persists the tile', async () => {
+    const { store, cache, counters, index } = setup({ budget: 1000 });
+    for (let i = 0; i < 5; i++) await store.put(`old${i}`, 'ds', tile(100));
+    const failed = failIndexWrites(await index, 1);
+    await store.put('new', 'ds', tile(100, 9));
+    expect(failed()).toBe(1);
+    expect(counters.snapshot().quota_errors).toBe(1);
+    // LRU by bytes: room for the new tile plus a quarter of the budget, oldest first
+    expect(counters.snapshot().evictions).toBeGreaterThan(0);
+    expect(cache.bodies.has('old0')).toBe(false);
+    expect(cache.bodies.has('old4')).toBe(true);
+    expect((await store.persistentGet('new'))?.body).toEqual(new Uint8Array(100).fill(9));
+    const usage = await store.usage();
+    expect(usage.entries).toBe(cache.bodies.size);
+    expect(usage.bytes).toBe(cache.used());
+  });
+
+  it('when the index write always hits the quota: counted twice, not persisted, no orphan either side', async () => {
+    const { store, cache, counters, index } = setup({ budget: 1000, memoryBytes: 10_000 });
+    await store.put('kept', 'ds', tile(100));
+    const failed = failIndexWrites(await index, Number.POSITIVE_INFINITY);
+    await store.put('lost', 'ds', tile(100, 5));
+    expect(failed()).toBe(2);
+    expect(counters.snapshot().quota_errors).toBe(2);
+    expect(cache.bodies.has('lost')).toBe(false);
+    expect(await (await index).get('lost')).toBeUndefined();
+    expect(store.mayHave('lost')).toBe(false);
+    // the page still has it from memory
+    expect(store.memoryGet('lost')?.body).toEqual(new Uint8Array(100).fill(5));
+    const usage = await store.usage();
+    expect(usage.entries).toBe(cache.bodies.size);
+    expect(usage.bytes).toBe(cache.used());
+  });
+
+  it('when the body put hits the quota and the index re-write fails too, neither index entry nor body is left', async () => {
+    const { store, cache, counters, index } = setup({ budget: 10_000, quota: 50 });
+    const idx = await index;
+    const realPut = idx.put.bind(idx);
+    let reputs = 0;
+    idx.put = async (e) => {
+      reputs++;
+      await realPut(e);
+      throw new DOMException('full', 'QuotaExceededError');
+    };
+    await store.put('huge', 'ds', tile(100));
+    expect(reputs).toBe(1);
+    expect(counters.snapshot().quota_errors).toBe(2);
+    expect(cache.bodies.size).toBe(0);
+    expect(await idx.get('huge')).toBeUndefined();
+    expect(await store.usage()).toEqual({ entries: 0, bytes: 0 });
+  });
+
+  it('an index that cannot be opened for lack of quota: writes are counted, the page is unaffected', async () => {
+    const counters = new SwCounters();
+    const full = new DOMException('full', 'QuotaExceededError');
+    const store = new TileStore({
+      openCache: async () => new QuotaCache(),
+      index: Promise.reject(full),
+      memoryBytes: 10_000,
+      budget: async () => 1000,
+      counters,
+      writeDelayMs: 1,
+      writeGroup: 100,
+    });
+    await store.put('a', 'ds', tile(10));
+    expect(counters.snapshot().quota_errors).toBe(1);
+    expect(store.memoryGet('a')?.status).toBe(200);
   });
 
   it('clears one dataset from memory and disk, keeping a given generation', async () => {

@@ -1,5 +1,5 @@
 import { LRUCache } from 'lru-cache';
-import type { CacheIndex, IndexEntry } from './CacheIndex.js';
+import { type CacheIndex, type IndexEntry, isQuotaError } from './CacheIndex.js';
 import type { SwCounters } from './SwCounters.js';
 import type { TileResult } from './TileResult.js';
 
@@ -33,14 +33,6 @@ export interface TileStoreOptions {
 
 export type StoredTile = TileResult & { prefetched: boolean; dataset: string };
 type Entry = StoredTile;
-
-function isQuotaError(e: unknown): boolean {
-  return (
-    typeof e === 'object' &&
-    e !== null &&
-    ((e as { name?: string }).name === 'QuotaExceededError' || (e as { code?: number }).code === 22)
-  );
-}
 
 /**
  * Three layers: a byte-bounded memory LRU (answers inline, no Cache Storage
@@ -240,7 +232,9 @@ export class TileStore {
         generation: g.r.generation,
         prefetched: g.prefetched,
       }));
-      let total = await index.putMany(records);
+      const written = await this.putRecords(index, records);
+      if (written === undefined) return;
+      let total = written;
       for (const rec of records) (this.known ?? this.early).add(rec.url);
       for (const [i, g] of group.entries()) {
         // A burst of visible tiles that starts mid-group goes first (bounded by maxDeferMs).
@@ -248,9 +242,50 @@ export class TileStore {
         total = await this.putBody(cache, index, g.url, g.r, records[i]!, total).catch(() => total);
       }
       if (total > (await this.o.budget())) await this.evictSoon();
+    } catch (e) {
+      // Persisting is best effort (the page already has every tile), but a
+      // storage that cannot even be opened for lack of room is still counted.
+      if (isQuotaError(e)) this.o.counters.inc('quota_errors');
     } finally {
       signal?.resolve();
     }
+  }
+
+  /**
+   * Writes a group's index records (one atomic transaction). On a quota
+   * failure: count it, evict a batch, retry once; undefined when the group is
+   * not persisted (then nothing of it was written).
+   */
+  private async putRecords(
+    index: CacheIndex,
+    records: Array<Omit<IndexEntry, 'lastAccess'>>,
+  ): Promise<number | undefined> {
+    try {
+      return await index.putMany(records);
+    } catch (e) {
+      if (!isQuotaError(e)) throw e;
+    }
+    this.o.counters.inc('quota_errors');
+    const bytes = records.reduce((n, r) => n + r.bytes, 0);
+    await this.makeRoom(await index.totalBytes().catch(() => 0), bytes);
+    try {
+      return await index.putMany(records);
+    } catch (e2) {
+      if (isQuotaError(e2)) this.o.counters.inc('quota_errors');
+      return undefined;
+    }
+  }
+
+  /** Evicts a batch (LRU by bytes) so `bytes` more fit with a quarter of the budget to spare; best effort. */
+  private async makeRoom(total: number, bytes: number): Promise<void> {
+    const budget = await this.o.budget();
+    await this.evictNow(Math.max(0, Math.min(total, budget) - bytes - budget * 0.25)).catch(() => {});
+  }
+
+  /** Removes a tile that could not be persisted from index and bodies alike (best effort: no orphan either way). */
+  private async drop(cache: BodyCache, index: CacheIndex, url: string): Promise<void> {
+    this.forget([url]);
+    await Promise.all([index.delete(url).catch(() => {}), cache.delete(url).catch(() => false)]);
   }
 
   private async putBody(
@@ -272,25 +307,23 @@ export class TileStore {
       return total;
     } catch (e) {
       if (!isQuotaError(e)) {
-        await index.delete(url);
-        this.forget([url]);
+        await this.drop(cache, index, url);
         throw e;
       }
     }
     this.o.counters.inc('quota_errors');
-    const budget = await this.o.budget();
-    await this.evictNow(Math.max(0, Math.min(total, budget) - r.body.byteLength - budget * 0.25));
-    // The eviction may have taken this entry's own record: write it again.
-    const after = await index.put(record);
+    await this.makeRoom(total, r.body.byteLength);
     try {
+      // The eviction may have taken this entry's own record: write it again (index first, as always).
+      const after = await index.put(record);
+      (this.known ?? this.early).add(url);
       await cache.put(url, response());
       return after;
     } catch (e2) {
       // Give up on persisting this one; the page already has its response.
-      await index.delete(url);
-      this.forget([url]);
       if (isQuotaError(e2)) this.o.counters.inc('quota_errors');
-      return index.totalBytes();
+      await this.drop(cache, index, url);
+      return index.totalBytes().catch(() => total);
     }
   }
 
