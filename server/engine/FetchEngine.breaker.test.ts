@@ -10,7 +10,7 @@ afterEach(async () => {
 const live = () => new AbortController().signal;
 
 describe('FetchEngine circuit breaker (injected clock, real mocked origin)', () => {
-  it('opens after the threshold, fails fast without origin requests, recovers through exactly one trial', async () => {
+  it('opens under a total outage, fails fast without origin requests, recovers through exactly one trial', async () => {
     let clock = 1_000_000;
     fx = await startEngineFixture(
       { files: { a: 'A', b: 'B', c: 'C', d: 'D' }, status: () => 503 },
@@ -39,6 +39,73 @@ describe('FetchEngine circuit breaker (injected clock, real mocked origin)', () 
     expect(settled.filter((r) => isTileError(r, 'CIRCUIT_OPEN'))).toHaveLength(3);
     expect(fx.engine.stats().breaker).toBe('closed');
     expect(new TextDecoder().decode((await fx.engine.getBytes('d', live()))!.bytes)).toBe('D');
+  });
+
+  it('counts each request once under a total outage: its retries do not open the circuit early', async () => {
+    const clock = 0;
+    fx = await startEngineFixture(
+      { files: { a: 'A', b: 'B', c: 'C', d: 'D' }, status: () => 503 },
+      { retries: 2, breaker: { failureThreshold: 3, openMs: 1000 }, now: () => clock },
+    );
+    for (const k of ['a', 'b'])
+      expect(isTileError(await rejection(fx.engine.getBytes(k, live())), 'ORIGIN_ERROR')).toBe(true);
+    expect(fx.engine.stats().breaker).toBe('closed'); // 6 failed attempts, but 2 requests
+    // c's first attempt is the 3rd counted failure: it opens, and c's retry is refused without an origin request
+    expect(isTileError(await rejection(fx.engine.getBytes('c', live())), 'CIRCUIT_OPEN')).toBe(true);
+    expect(fx.engine.stats().breaker).toBe('open');
+    expect(fx.mock.count()).toBe(7);
+    expect(isTileError(await rejection(fx.engine.getBytes('d', live())), 'CIRCUIT_OPEN')).toBe(true);
+    expect(fx.mock.count()).toBe(7);
+  });
+
+  it('stays closed when resets hit a quarter of the keys and hangs an eighth: healthy keys keep succeeding', async () => {
+    // Per cycle of 32 keys: 16 healthy, then 8 resets, 4 hangs, 4 healthy, fetched 16 at a time. The
+    // failing half-cycle makes 36 failed attempts in a row (what opened the old consecutive breaker),
+    // while the share of failing requests in the window stays at 3/8.
+    const kind = (i: number) => {
+      const j = i % 32;
+      return j < 16 || j >= 28 ? 'ok' : j < 24 ? 'reset' : 'hang';
+    };
+    const files: Record<string, string> = {};
+    for (let i = 0; i < 96; i++) files[`k${i}`] = `tile ${i} `.repeat(200);
+    const byKey = (k: string) => kind(Number(k.slice(1)));
+    fx = await startEngineFixture(
+      { files, resetMidBody: (k) => byKey(k) === 'reset', hang: (k) => byKey(k) === 'hang' },
+      {
+        retries: 2,
+        attemptTimeoutMs: 100,
+        requestTimeoutMs: 3000,
+        breaker: { failureThreshold: 20, openMs: 5000 }, // the server's settings (buildEngine)
+      },
+    );
+    const outcome: Record<string, unknown> = {};
+    for (let from = 0; from < 96; from += 16) {
+      const keys = Object.keys(files).slice(from, from + 16);
+      await Promise.all(
+        keys.map((k) =>
+          fx!.engine.getBytes(k, live()).then(
+            (r) => {
+              outcome[k] = r ? new TextDecoder().decode(r.bytes) : null;
+            },
+            (e: unknown) => {
+              outcome[k] = e;
+            },
+          ),
+        ),
+      );
+    }
+    for (const [k, v] of Object.entries(outcome)) {
+      if (byKey(k) === 'ok') {
+        expect(v).toBe(files[k]);
+        expect(fx.mock.count(k)).toBe(1);
+      } else {
+        expect(isTileError(v, 'CIRCUIT_OPEN')).toBe(false);
+        expect(isTileError(v, byKey(k) === 'reset' ? 'ORIGIN_UNAVAILABLE' : 'ORIGIN_TIMEOUT')).toBe(true);
+        expect(fx.mock.count(k)).toBe(3); // every attempt reached the origin
+      }
+    }
+    expect(Object.keys(outcome)).toHaveLength(96);
+    expect(fx.engine.stats().breaker).toBe('closed');
   });
 
   it('re-opens when the trial fails', async () => {

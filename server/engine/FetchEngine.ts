@@ -4,7 +4,7 @@ import { finished } from 'node:stream';
 import { TileError } from '../../src/protocol/errors.js';
 import { discard } from '../origin/discard.js';
 import type { Origin, OriginObject } from '../origin/Origin.js';
-import { CircuitBreaker } from './CircuitBreaker.js';
+import { type BreakerSettings, CircuitBreaker } from './CircuitBreaker.js';
 import { Coalescer } from './Coalescer.js';
 import { ConcurrencyLimiter } from './ConcurrencyLimiter.js';
 import { errorFromSignal, sleep, withDeadline } from './deadline.js';
@@ -52,7 +52,8 @@ export interface FetchEngineOptions {
   backoffMaxMs?: number;
   /** getBytes refuses bigger bodies (ORIGIN_ERROR). */
   maxObjectBytes?: number;
-  breaker?: { failureThreshold: number; openMs: number };
+  /** Failure-rate breaker settings (see BreakerSettings). */
+  breaker?: BreakerSettings;
   /** Injected clock. */
   now?: () => number;
   /** Longest Retry-After honoured before a retry (default 5000 ms). */
@@ -223,7 +224,7 @@ export class FetchEngine {
   ): Promise<R> {
     for (let attempt = 0; ; attempt++) {
       try {
-        return await this.#attempt(reqSignal, run);
+        return await this.#attempt(reqSignal, run, attempt > 0);
       } catch (e) {
         const err = toTileError(e);
         if (reqSignal.aborted) throw errorFromSignal(reqSignal);
@@ -245,6 +246,7 @@ export class FetchEngine {
   async #attempt<R>(
     reqSignal: AbortSignal,
     run: (attemptSignal: AbortSignal) => Promise<AttemptResult<R>>,
+    retry: boolean,
   ): Promise<R> {
     const release = await this.#limiter.acquire(reqSignal);
     let trial: boolean;
@@ -266,7 +268,7 @@ export class FetchEngine {
     try {
       const r = await run(d.signal);
       this.#latency.add(performance.now() - t0);
-      this.#breaker.success();
+      this.#breaker.success(retry);
       if (r.hold) {
         held = true;
         d.clearTimer();
@@ -282,7 +284,7 @@ export class FetchEngine {
         if (why.code === 'DEADLINE_EXCEEDED') {
           // The origin was still busy when the whole request ran out of time: that is slowness, a failure.
           this.#failures++;
-          this.#breaker.failure();
+          this.#breaker.failure(retry);
         } else this.#breaker.cancel(trial); // the client left (or shutdown): no verdict on the origin
         throw why;
       }
@@ -292,8 +294,8 @@ export class FetchEngine {
       }
       if (isOriginFailure(err)) {
         this.#failures++;
-        this.#breaker.failure();
-      } else this.#breaker.success(); // the origin answered (403, too large...): it is alive
+        this.#breaker.failure(retry);
+      } else this.#breaker.success(retry); // the origin answered (403, too large...): it is alive
       throw err;
     } finally {
       if (!held) {
