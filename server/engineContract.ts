@@ -1,29 +1,14 @@
+import type { EngineStats, FetchedBytes } from './engine/FetchEngine.js';
 import type { OriginObject } from './origin/Origin.js';
+
+// The engine owns these shapes; the HTTP side names them through this module.
+export type { EngineStats, FetchedBytes };
 
 /**
  * What the HTTP side needs from the fetch engine (server/engine/FetchEngine.ts
  * satisfies it structurally). Kept here so routes and tests depend on the
  * shape, not on the class: tests can pass a fake, production passes the engine.
  */
-export interface FetchedBytes {
-  bytes: Uint8Array;
-  contentType: string | undefined;
-  etag: string | undefined;
-  lastModified: string | undefined;
-}
-
-export interface EngineStats {
-  originRequests: number;
-  inFlight: number;
-  queued: number;
-  coalesced: number;
-  retries: number;
-  failures: number;
-  notFound: number;
-  latencyMs: { p50: number; p95: number };
-  breaker: 'closed' | 'open' | 'half-open';
-}
-
 export interface TileEngine {
   /** Whole small object, coalesced by key. null = 404. Rejects with TileError. */
   getBytes(key: string, signal: AbortSignal): Promise<FetchedBytes | null>;
