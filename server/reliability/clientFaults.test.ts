@@ -153,12 +153,10 @@ describe('fault matrix: client aborts and server restarts', () => {
     await eventually(() => stack!.origin.aborted() >= 1, 'hung origin request aborted after shutdown');
   });
 
-  // Known gap (server/routes/videoRoute.ts + server/video/VideoService.ts): the 206 head is
-  // written once the object's size is known; cached chunks stream first, and a missing run
-  // fetched afterwards that fails (here: the origin breaker is open) can only cut the
-  // connection. The soak saw 1 423 such cuts in 10 minutes. Expected to fail until the
-  // server fetches (or at least opens) the missing run before the head, or resumes it.
-  it.fails('a video range spanning cached and missing chunks while the origin fails: a 5xx before the head, not a cut', async () => {
+  // The soak once saw 1 423 cut 206s in 10 minutes: cached chunks streamed first, then the
+  // missing run's origin request failed (breaker open). VideoService.open() now makes that
+  // request before the head, so the client gets a 503 it can retry.
+  it('a video range spanning cached and missing chunks while the origin fails: a 5xx before the head, not a cut', async () => {
     const video = randomBytes(1024 * 1024);
     const tiles = tileFiles('bk', 30);
     stack = await startFaultStack({

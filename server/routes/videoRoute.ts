@@ -5,7 +5,7 @@ import { drainOrClose } from '../http/drainOrClose.js';
 import { sendError } from '../http/respond.js';
 import type { ServerContext } from '../http/ServerContext.js';
 import { parseRange } from '../video/parseRange.js';
-import { assertVideoId } from '../video/VideoService.js';
+import { assertVideoId, type VideoReader } from '../video/VideoService.js';
 
 /**
  * `GET|HEAD /api/video/{id}` with RFC 9110 ranges. Bytes are written as the
@@ -25,6 +25,7 @@ export async function videoRoute(
     if (!res.writableFinished) ac.abort();
   };
   res.once('close', onClose);
+  let reader: VideoReader | undefined;
   try {
     const m = await ctx.video.stat(id, ac.signal);
     if (!m) throw new TileError('NOT_FOUND', `video ${id} does not exist`);
@@ -58,14 +59,17 @@ export async function videoRoute(
     }
     const start = d.kind === 'partial' ? d.start : 0;
     const end = d.kind === 'partial' ? d.end : m.size - 1;
+    // Opened before the head: a failing origin is still an honest 5xx here, not a cut 206.
+    reader =
+      req.method === 'HEAD' || m.size === 0 ? undefined : await ctx.video.open(m, start, end, ac.signal);
     const headers: Record<string, string | number> = { ...common, 'Content-Length': end - start + 1 };
     if (d.kind === 'partial') headers['Content-Range'] = `bytes ${start}-${end}/${m.size}`;
     res.writeHead(d.kind === 'partial' ? 206 : 200, headers);
-    if (req.method === 'HEAD' || m.size === 0) {
+    if (!reader) {
       res.end();
       return;
     }
-    for await (const piece of ctx.video.read(m, start, end, ac.signal)) {
+    for await (const piece of reader.pieces) {
       ctx.counters.videoBytes += piece.length;
       if (!res.write(piece)) await drainOrClose(res);
       if (ac.signal.aborted) return;
@@ -84,6 +88,7 @@ export async function videoRoute(
     }
     sendError(res, e, ctx);
   } finally {
+    reader?.close();
     res.off('close', onClose);
   }
 }

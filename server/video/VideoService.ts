@@ -13,6 +13,18 @@ export interface VideoMeta {
   lastModified: string | undefined;
 }
 
+/** A range opened for reading; `close()` releases an origin request that was opened but never read. */
+export interface VideoReader {
+  pieces: AsyncIterable<Uint8Array>;
+  close(): void;
+}
+
+interface OpenRun {
+  i: number;
+  j: number;
+  obj: OriginObject;
+}
+
 export interface VideoServiceOptions {
   engine: TileEngine;
   keyTemplate: string;
@@ -154,38 +166,82 @@ export class VideoService {
     return m;
   }
 
-  /** Bytes [start, end] in order, from cached chunks and ranged origin reads of the missing runs. */
-  async *read(m: VideoMeta, start: number, end: number, signal: AbortSignal): AsyncGenerator<Uint8Array> {
+  /**
+   * Opens bytes [start, end] for reading: cached chunks and ranged origin
+   * reads of the missing runs. The first missing run's origin request is made
+   * here, before the caller writes a status line, so the usual failure (the
+   * origin down, its breaker open, the file gone) is still a proper 5xx/404
+   * rather than a cut 206. A later run (after cached chunks) can still only
+   * fail by cutting the stream; the media element resumes from what it has.
+   */
+  async open(m: VideoMeta, start: number, end: number, signal: AbortSignal): Promise<VideoReader> {
     const C = this.o.chunkBytes;
     const last = Math.floor(end / C);
-    let i = Math.floor(start / C);
-    while (i <= last) {
-      const cached = this.chunks.get(this.chunkKey(m, i));
-      if (cached) {
-        const base = i * C;
-        yield cached.subarray(
-          Math.max(start, base) - base,
-          Math.min(end, base + cached.length - 1) - base + 1,
-        );
-        i++;
-        continue;
-      }
-      let j = i;
-      while (j < last && !this.chunks.has(this.chunkKey(m, j + 1))) j++;
-      yield* this.fetchRun(m, i, j, start, end, signal);
-      i = j + 1;
-    }
+    let first = Math.floor(start / C);
+    while (first <= last && this.chunks.has(this.chunkKey(m, first))) first++;
+    const state: { pending: OpenRun | undefined } = {
+      pending: first <= last ? await this.openRun(m, first, this.runEnd(m, first, last), signal) : undefined,
+    };
+    return {
+      pieces: this.pieces(m, start, end, signal, state),
+      close: () => {
+        // Never iterated to the run (HEAD, a client gone early): release the origin body.
+        state.pending?.obj.body.destroy();
+        state.pending = undefined;
+      },
+    };
   }
 
-  /** One ranged origin request for chunks i..j; yields the client's slice of each piece as it arrives. */
-  private async *fetchRun(
+  /** Last chunk of the missing run that starts at chunk i (runs stop at a cached chunk or at `last`). */
+  private runEnd(m: VideoMeta, i: number, last: number): number {
+    let j = i;
+    while (j < last && !this.chunks.has(this.chunkKey(m, j + 1))) j++;
+    return j;
+  }
+
+  private async *pieces(
     m: VideoMeta,
-    i: number,
-    j: number,
     start: number,
     end: number,
     signal: AbortSignal,
+    state: { pending: OpenRun | undefined },
   ): AsyncGenerator<Uint8Array> {
+    const C = this.o.chunkBytes;
+    const last = Math.floor(end / C);
+    let i = Math.floor(start / C);
+    try {
+      while (i <= last) {
+        let run: OpenRun | undefined;
+        if (state.pending?.i === i) {
+          // The run opened before the head: used even if a twin reader has cached its chunks since.
+          run = state.pending;
+          state.pending = undefined;
+        } else {
+          const cached = this.chunks.get(this.chunkKey(m, i));
+          if (cached) {
+            const base = i * C;
+            yield cached.subarray(
+              Math.max(start, base) - base,
+              Math.min(end, base + cached.length - 1) - base + 1,
+            );
+            i++;
+            continue;
+          }
+          // A chunk evicted since open(), or a run after cached chunks: opened now, mid-stream.
+          const stop = state.pending && state.pending.i > i ? state.pending.i - 1 : last;
+          run = await this.openRun(m, i, this.runEnd(m, i, stop), signal);
+        }
+        yield* this.readRun(m, run, start, end);
+        i = run.j + 1;
+      }
+    } finally {
+      state.pending?.obj.body.destroy();
+      state.pending = undefined;
+    }
+  }
+
+  /** One ranged origin request for chunks i..j (headers only; the body is read by readRun). */
+  private async openRun(m: VideoMeta, i: number, j: number, signal: AbortSignal): Promise<OpenRun> {
     const C = this.o.chunkBytes;
     const runStart = i * C;
     const runEnd = Math.min((j + 1) * C, m.size) - 1;
@@ -204,6 +260,14 @@ export class VideoService {
       obj.body.destroy();
       throw new TileError('ORIGIN_ERROR', 'video changed at the origin during the request');
     }
+    return { i, j, obj };
+  }
+
+  /** Reads an opened run, caching whole chunks; yields the client's slice of each piece as it arrives. */
+  private async *readRun(m: VideoMeta, run: OpenRun, start: number, end: number): AsyncGenerator<Uint8Array> {
+    const C = this.o.chunkBytes;
+    const { i, j, obj } = run;
+    const runStart = i * C;
     // An origin that ignores Range answers 200 from byte 0: skip up to runStart.
     let pos = obj.status === 200 ? 0 : runStart;
     let chunkIdx = i;
