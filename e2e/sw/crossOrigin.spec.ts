@@ -159,6 +159,34 @@ test('cross-origin companion without CORS for the page origin: <img> tiles still
   // The server's own cache answered the repeats: one origin GET per tile.
   expect(s.origin.count()).toBe(4);
   expect(s.serverRequests.filter((r) => r.method === 'POST')).toHaveLength(0); // the preflight was refused
+
+  // Having seen that (no answer for its CORS fetch, an opaque one for the
+  // browser's), the worker leaves this companion's URLs to the browser: the
+  // next tiles cost one plain GET each, as without a worker.
+  s.serverRequests.length = 0;
+  s.origin.resetCounts();
+  const more = await page.evaluate(
+    (b) =>
+      Promise.all(
+        [0, 1, 2, 3].map(
+          (x) =>
+            new Promise<boolean>((resolve) => {
+              const img = (globalThis as unknown as { document: Doc }).document.createElement('img');
+              img.onload = () => resolve(img.naturalWidth > 0);
+              img.onerror = () => resolve(false);
+              img.src = `${b}/api/tiles/sample/4/${x}/5.jpg`;
+            }),
+        ),
+      ),
+    s.serverUrl,
+  );
+  expect(more).toEqual([true, true, true, true]);
+  expect(s.serverRequests.map((r) => `${r.method} ${r.url}`).sort()).toEqual(
+    [0, 1, 2, 3].map((x) => `GET /api/tiles/sample/4/${x}/5.jpg`),
+  );
+  const after = await stats(page);
+  expect(after['total_requests']).toBe(4); // not claimed by the worker
+  expect(after['fallbacks']).toBe(4);
   // A CORS fetch() from the page fails as it would without the worker.
   expect(await fetchFrom(page, `${s.serverUrl}/api/tiles/sample/4/3/3.jpg`)).toEqual({ error: 'TypeError' });
 });

@@ -6,6 +6,9 @@ import { TileAccelerator } from './TileAccelerator.js';
 
 export type { TileAcceleratorOptions } from './options.js';
 
+/** How long a companion that refused us CORS is left to the browser before the worker tries it again. */
+const CORS_RETRY_MS = 60_000;
+
 /** What {@link installTileAccelerator} returns: the same operations the page reaches by message. */
 export interface InstalledAccelerator {
   accelerator: TileAccelerator;
@@ -33,6 +36,12 @@ export function installTileAccelerator(
     saveData: () => (self.navigator as { connection?: { saveData?: boolean } }).connection?.saveData === true,
   });
 
+  // Companion origins that gave our CORS fetches no answer while the
+  // browser's own no-cors fetch of the same URL got one: CORS_ORIGINS does not
+  // list this site. Their URLs are left to the browser for a while instead of
+  // paying a failed batch, retried single fetches and the fallback per tile.
+  const corsRefused = new Map<string, number>();
+
   const onFetch = (event: FetchEvent) => {
     let route: ReturnType<TileAccelerator['router']['route']>;
     try {
@@ -42,6 +51,12 @@ export function installTileAccelerator(
     }
     if (!route) return;
     const request = event.request;
+    const origin = new URL(route.url).origin;
+    const refusedUntil = corsRefused.get(origin);
+    if (refusedUntil !== undefined) {
+      if (Date.now() < refusedUntil) return;
+      corsRefused.delete(origin);
+    }
     const waitUntil = (p: Promise<unknown>) => {
       try {
         event.waitUntil(p);
@@ -58,7 +73,12 @@ export function installTileAccelerator(
         if (request.signal.aborted || isTileError(e, 'ABORTED')) return Response.error();
         // Our own failure must never break the page: let the network answer.
         acc.counters.inc('fallbacks');
-        return self.fetch(request);
+        return self.fetch(request).then((res) => {
+          const unreadable = isTileError(e, 'ORIGIN_UNAVAILABLE') && res.type === 'opaque';
+          if (unreadable && origin !== self.location.origin)
+            corsRefused.set(origin, Date.now() + CORS_RETRY_MS);
+          return res;
+        });
       }),
     );
   };
