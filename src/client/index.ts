@@ -12,6 +12,7 @@ export { fetchJsonBatch, type JsonBatchOptions, type JsonBatchResult } from './j
 export { createWorkerPool, getWorkerPool, type WorkerPool, type WorkerPoolOptions } from './pool/index.js';
 export type { DecodeAs, DecodeOptions, DecodeResult, DecodeResultFor } from './pool/types.js';
 export {
+  type CallOptions,
   type PendingUpdate,
   type RegisterOptions,
   registerTileAccelerator,

@@ -24,21 +24,31 @@ export interface PendingUpdate {
   activate(): Promise<void>;
 }
 
+/** Options of each call to the worker. */
+export interface CallOptions {
+  /**
+   * Stops waiting for the worker's answer: the call rejects with a
+   * `TileError` coded `ABORTED` (at once if already aborted, without asking
+   * the worker). The worker may still carry the request out.
+   */
+  signal?: AbortSignal;
+}
+
 /** The page's handle on the accelerator. */
 export interface TileAccelerator {
   /** False where service workers are unavailable: tiles then go straight to the network. */
   readonly supported: boolean;
   /** True once the worker controls this page. */
   readonly controlled: boolean;
-  stats(): Promise<SwStats>;
-  resetStats(): Promise<SwStats>;
-  prefetch(targets: PrefetchTarget[] | PrefetchViewport): Promise<PrefetchResult>;
+  stats(options?: CallOptions): Promise<SwStats>;
+  resetStats(options?: CallOptions): Promise<SwStats>;
+  prefetch(targets: PrefetchTarget[] | PrefetchViewport, options?: CallOptions): Promise<PrefetchResult>;
   decode<A extends DecodeAs>(
     bytes: Uint8Array | ArrayBuffer,
     opts: DecodeOptions<A>,
   ): Promise<DecodeResultFor<A>>;
   /** Drops cached tiles of one dataset, or all; resolves how many entries went. */
-  clear(dataset?: string): Promise<number>;
+  clear(dataset?: string, options?: CallOptions): Promise<number>;
   /** Asks the browser to look for a new worker version. */
   update(): Promise<void>;
   /** The workbox-window instance, for apps that want its other events. */
@@ -66,7 +76,14 @@ export function scriptUrlWithOptions(swUrl: string, o: TileAcceleratorOptions): 
   return u.pathname + u.search;
 }
 
-const noWorker = (): Promise<SwStats> => Promise.reject(new TileError('UNSUPPORTED', 'no service worker'));
+/** An aborted call rejects ABORTED before anything else, with or without a worker. */
+function abortedError(signal: AbortSignal | undefined): TileError | undefined {
+  return signal?.aborted ? new TileError('ABORTED', 'aborted before the call') : undefined;
+}
+
+const noWorker = async (o?: CallOptions): Promise<SwStats> => {
+  throw abortedError(o?.signal) ?? new TileError('UNSUPPORTED', 'no service worker');
+};
 
 async function decode<A extends DecodeAs>(bytes: Uint8Array | ArrayBuffer, opts: DecodeOptions<A>) {
   // Loaded on first use: pages that never decode do not pay for the pool.
@@ -81,9 +98,17 @@ function unsupported(): TileAccelerator {
     controlled: false,
     stats: noWorker,
     resetStats: noWorker,
-    prefetch: async () => ({ accepted: 0, rejected: 0 }),
+    prefetch: async (_t, o) => {
+      const aborted = abortedError(o?.signal);
+      if (aborted) throw aborted;
+      return { accepted: 0, rejected: 0 };
+    },
     decode,
-    clear: async () => 0,
+    clear: async (_d, o) => {
+      const aborted = abortedError(o?.signal);
+      if (aborted) throw aborted;
+      return 0;
+    },
     update: async () => {},
     workbox: undefined,
   };
@@ -136,27 +161,34 @@ export async function registerTileAccelerator(options: RegisterOptions = {}): Pr
     );
     await withDeadline(claimed, options.controlTimeoutMs ?? 10_000).catch(() => {});
   }
-  const ask = <T>(body: Parameters<typeof askWorker>[1]) => {
+  const ask = <T>(body: Parameters<typeof askWorker>[1], o: CallOptions | undefined) => {
     const worker = sw.controller;
+    const aborted = abortedError(o?.signal);
+    if (aborted) return Promise.reject(aborted);
     if (!worker)
       return Promise.reject(new TileError('UNSUPPORTED', 'the service worker does not control this page'));
-    return askWorker<T>(worker, body, messageTimeoutMs);
+    return askWorker<T>(worker, body, messageTimeoutMs, o?.signal);
   };
   return {
     supported: true,
     get controlled() {
       return sw.controller !== null;
     },
-    stats: () => ask<SwStats>({ type: 'stats' }),
-    resetStats: () => ask<SwStats>({ type: 'resetStats' }),
-    prefetch: (t) =>
+    stats: (o) => ask<SwStats>({ type: 'stats' }, o),
+    resetStats: (o) => ask<SwStats>({ type: 'resetStats' }, o),
+    prefetch: (t, o) =>
       ask<PrefetchResult>(
         Array.isArray(t) ? { type: 'prefetch', targets: t } : { type: 'prefetchViewport', viewport: t },
+        o,
       ),
     decode,
-    clear: async (dataset) =>
-      (await ask<{ removed: number }>(dataset === undefined ? { type: 'clear' } : { type: 'clear', dataset }))
-        .removed,
+    clear: async (dataset, o) =>
+      (
+        await ask<{ removed: number }>(
+          dataset === undefined ? { type: 'clear' } : { type: 'clear', dataset },
+          o,
+        )
+      ).removed,
     update: () => wb.update(),
     workbox: wb,
   };

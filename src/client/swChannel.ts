@@ -6,13 +6,18 @@ export type SwRequestBody = Body<SwRequest>;
 
 let nextId = 1;
 
-/** Sends one request to the controlling worker over a MessageChannel; rejects after `timeoutMs`. */
+/**
+ * Sends one request to the controlling worker over a MessageChannel; rejects
+ * with `DEADLINE_EXCEEDED` after `timeoutMs`, or `ABORTED` when `signal`
+ * aborts (at once, without posting, if it already has). A late answer is dropped.
+ */
 export function askWorker<T>(
   worker: ServiceWorker,
   body: SwRequestBody,
   timeoutMs: number,
   signal?: AbortSignal,
 ): Promise<T> {
+  if (signal?.aborted) return Promise.reject(new TileError('ABORTED', `"${body.type}" aborted`));
   const id = nextId++;
   const channel = new MessageChannel();
   return new Promise<T>((resolve, reject) => {
