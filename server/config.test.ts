@@ -24,6 +24,23 @@ describe('loadConfig', () => {
     expect(c.originConcurrency).toBeLessThanOrEqual(256);
     expect(c.s3).toBeUndefined();
     expect(c.corsOrigins).toEqual([]);
+    expect([c.batchMaxBytes, c.ddsMaxPixels, c.ddsConcurrency]).toEqual([16 * 1024 * 1024, 1024 * 1024, 2]);
+    expect([c.metricsToken, c.apiToken, c.ownerToken]).toEqual([undefined, undefined, undefined]);
+  });
+
+  it('reads the limits and the metrics token', () => {
+    const c = loadConfig({
+      BATCH_MAX_BYTES: '1000',
+      DDS_MAX_PIXELS: '65536',
+      DDS_CONCURRENCY: '1',
+      METRICS_TOKEN: ' scrape ',
+    });
+    expect([c.batchMaxBytes, c.ddsMaxPixels, c.ddsConcurrency, c.metricsToken]).toEqual([
+      1000,
+      65536,
+      1,
+      'scrape',
+    ]);
   });
 
   it('reads every kind of value', () => {
@@ -65,6 +82,9 @@ describe('loadConfig', () => {
     [{ CORS_ORIGINS: 'not a url' }, 'CORS_ORIGINS'],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
     [{ WORKERS: '0' }, 'WORKERS'],
+    [{ BATCH_MAX_BYTES: '0' }, 'BATCH_MAX_BYTES'],
+    [{ DDS_MAX_PIXELS: String(8192 * 8192 + 1) }, 'DDS_MAX_PIXELS'],
+    [{ DDS_CONCURRENCY: '0' }, 'DDS_CONCURRENCY'],
   ])('refuses %o naming %s', (env, name) => {
     const e = configError(env);
     expect(e.code).toBe('BAD_CONFIG');

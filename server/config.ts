@@ -37,12 +37,20 @@ export interface ServerConfig {
   redisLockWaitMs: number;
   ownerToken: string | undefined;
   apiToken: string | undefined;
+  /** Bearer token for /metrics; undefined = open. */
+  metricsToken: string | undefined;
   /** Allowed cross-origin origins; `['*']` = any; empty = none. */
   corsOrigins: string[];
   staticDir: string;
   workers: number;
   maxBodyBytes: number;
   maxQueryBytes: number;
+  /** Tile bytes (before base64) one batch answer may carry. */
+  batchMaxBytes: number;
+  /** Largest source raster (width x height) converted to `.dds`. */
+  ddsMaxPixels: number;
+  /** `.dds` conversions at once (the encode runs on the event loop). */
+  ddsConcurrency: number;
   tileMaxAgeSec: number;
   shutdownTimeoutMs: number;
   logLevel: LogLevel;
@@ -172,11 +180,15 @@ export function loadConfig(env: Env = process.env): ServerConfig {
     redisLockWaitMs: int(env, 'REDIS_LOCK_WAIT_MS', 0, 0, 10_000),
     ownerToken: str(env, 'OWNER_TOKEN'),
     apiToken: str(env, 'API_TOKEN'),
+    metricsToken: str(env, 'METRICS_TOKEN'),
     corsOrigins,
     staticDir: str(env, 'STATIC_DIR') ?? 'dist/public',
     workers: int(env, 'WORKERS', 1, 1, 256),
     maxBodyBytes: int(env, 'MAX_BODY_BYTES', 64 * 1024, 1),
     maxQueryBytes: int(env, 'MAX_QUERY_BYTES', 8192, 64),
+    batchMaxBytes: int(env, 'BATCH_MAX_BYTES', 16 * 1024 * 1024, 1),
+    ddsMaxPixels: int(env, 'DDS_MAX_PIXELS', 1024 * 1024, 1, 8192 * 8192),
+    ddsConcurrency: int(env, 'DDS_CONCURRENCY', 2, 1, 64),
     tileMaxAgeSec: int(env, 'TILE_MAX_AGE_SEC', 86_400, 0),
     shutdownTimeoutMs: int(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0),
     logLevel,

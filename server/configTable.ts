@@ -146,7 +146,12 @@ export const CONFIG_VARS: readonly ConfigVar[] = [
   {
     name: 'API_TOKEN',
     default: '(unset)',
-    meaning: 'Optional bearer token required by the single, batch and video routes.',
+    meaning: 'Optional bearer token required by the single, batch, video and cache-stats routes.',
+  },
+  {
+    name: 'METRICS_TOKEN',
+    default: '(unset)',
+    meaning: 'Bearer token required by GET /metrics; unset = /metrics is open (local use).',
   },
   {
     name: 'CORS_ORIGINS',
@@ -165,6 +170,21 @@ export const CONFIG_VARS: readonly ConfigVar[] = [
   },
   { name: 'MAX_BODY_BYTES', default: '65536', meaning: 'Largest accepted request body (POST batch).' },
   { name: 'MAX_QUERY_BYTES', default: '8192', meaning: 'Largest accepted query string.' },
+  {
+    name: 'BATCH_MAX_BYTES',
+    default: '16777216',
+    meaning: 'Tile bytes per batch answer (16 MiB); tiles past it answer BATCH_TOO_LARGE.',
+  },
+  {
+    name: 'DDS_MAX_PIXELS',
+    default: '1048576',
+    meaning: 'Largest source raster made into `.dds` (1024x1024); more is IMAGE_TOO_LARGE.',
+  },
+  {
+    name: 'DDS_CONCURRENCY',
+    default: '2',
+    meaning: '`.dds` conversions at once; 128 more may wait, then 503 OVERLOADED.',
+  },
   {
     name: 'TILE_MAX_AGE_SEC',
     default: '86400',

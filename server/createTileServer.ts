@@ -4,7 +4,9 @@ import { type Logger, pino } from 'pino';
 import { TileError } from '../src/protocol/errors.js';
 import { buildEngine } from './buildEngine.js';
 import type { ServerConfig } from './config.js';
+import { boundedToDDS } from './dds/boundedToDDS.js';
 import type { TileEngine } from './engineContract.js';
+import { onClientError } from './http/clientError.js';
 import { createMetrics } from './http/metrics.js';
 import { createHandler } from './http/router.js';
 import { newCounters, type ServerContext } from './http/ServerContext.js';
@@ -40,10 +42,17 @@ export interface TileServer {
 // (its WASM is only paid for when someone asks for a .dds).
 const DDS_MODULE = './dds/rasterToDDS.js';
 
-async function loadToDDS(log: Logger): Promise<ToDDS> {
+type RasterToDDS = (
+  raster: Uint8Array,
+  signal: AbortSignal,
+  opts: { maxPixels: number },
+) => Promise<Uint8Array>;
+
+async function loadToDDS(log: Logger, maxPixels: number): Promise<ToDDS> {
   try {
-    const m = (await import(DDS_MODULE)) as { rasterToDDS?: ToDDS };
-    if (typeof m.rasterToDDS === 'function') return m.rasterToDDS;
+    const m = (await import(DDS_MODULE)) as { rasterToDDS?: RasterToDDS };
+    const convert = m.rasterToDDS;
+    if (typeof convert === 'function') return (raster, signal) => convert(raster, signal, { maxPixels });
     log.error('server/dds/rasterToDDS has no rasterToDDS export');
   } catch (err) {
     log.error({ err }, 'DDS codec failed to load');
@@ -51,20 +60,27 @@ async function loadToDDS(log: Logger): Promise<ToDDS> {
   throw new TileError('UNSUPPORTED', 'DDS conversion is not available on this server');
 }
 
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host.startsWith('127.');
+}
+
 export function createTileServer(config: ServerConfig, deps: TileServerDeps = {}): TileServer {
   const log = deps.logger ?? pino({ level: config.logLevel });
   const engine = deps.engine ?? buildEngine(config);
   const shared = deps.sharedCache ?? createSharedCache(config, log);
   let ddsLoader: Promise<ToDDS> | undefined;
-  const toDDS = deps.toDDS
+  const loadDDS = deps.toDDS
     ? async () => deps.toDDS!
     : () => {
-        ddsLoader ??= loadToDDS(log).catch((e: unknown) => {
+        ddsLoader ??= loadToDDS(log, config.ddsMaxPixels).catch((e: unknown) => {
           ddsLoader = undefined;
           throw e;
         });
         return ddsLoader;
       };
+  // DDS_CONCURRENCY conversions at once (their encode runs on this event loop), a bounded queue.
+  const dds = boundedToDDS(loadDDS, config.ddsConcurrency);
+  const toDDS = async () => dds.convert;
   const tiles = new TileService({
     engine,
     cache: new MemoryTileCache({ maxBytes: config.cacheMaxBytes, maxEntryBytes: config.cacheMaxEntryBytes }),
@@ -103,10 +119,10 @@ export function createTileServer(config: ServerConfig, deps: TileServerDeps = {}
     { keepAliveTimeout: 65_000, headersTimeout: 20_000, requestTimeout: 120_000 },
     handler,
   );
-  server.on('clientError', (_err, socket) => {
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
-    else socket.destroy();
-  });
+  server.on('clientError', onClientError);
+  if (config.metricsToken === undefined && !isLoopback(config.host)) {
+    log.warn({ host: config.host }, '/metrics is open to anyone who reaches this host: set METRICS_TOKEN');
+  }
 
   let closing: Promise<void> | undefined;
   return {

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { isTileError } from '../../src/protocol/errors.js';
 import { decodeBC1, decodeBC3 } from '../../src/wasm/blockCodec.js';
 import { parseDDS } from '../../src/wasm/dds.js';
-import { rasterToDDS } from './rasterToDDS.js';
+import { DEFAULT_DDS_MAX_PIXELS, maxInputBytes, rasterToDDS } from './rasterToDDS.js';
 
 const fixture = (name: string) => readFile(new URL(`../../fixtures/images/${name}`, import.meta.url));
 
@@ -64,6 +64,37 @@ describe('rasterToDDS', () => {
     ac.abort();
     await expect(rasterToDDS((await tile('png', false)).bytes, ac.signal)).rejects.toSatisfy((e) =>
       isTileError(e, 'ABORTED'),
+    );
+  });
+});
+
+describe('rasterToDDS bounds (DDS_MAX_PIXELS)', () => {
+  const png = (w: number, h: number) =>
+    sharp({ create: { width: w, height: h, channels: 3, background: { r: 10, g: 20, b: 30 } } })
+      .png()
+      .toBuffer()
+      .then((b) => new Uint8Array(b));
+
+  it('refuses a raster over maxPixels with IMAGE_TOO_LARGE (from its header), and converts one at the limit', async () => {
+    const signal = new AbortController().signal;
+    await expect(rasterToDDS(await png(257, 256), signal, { maxPixels: 256 * 256 })).rejects.toSatisfy(
+      (e) => isTileError(e, 'IMAGE_TOO_LARGE') && e.details['limit'] === 256 * 256,
+    );
+    const ok = await rasterToDDS(await png(256, 256), signal, { maxPixels: 256 * 256 });
+    expect(parseDDS(ok).width).toBe(256);
+    // The default bound is 1024x1024.
+    expect(DEFAULT_DDS_MAX_PIXELS).toBe(1024 * 1024);
+    await expect(rasterToDDS(await png(1025, 1024), signal)).rejects.toSatisfy((e) =>
+      isTileError(e, 'IMAGE_TOO_LARGE'),
+    );
+  });
+
+  it('refuses input bytes over maxInputBytes(maxPixels) before looking at them', async () => {
+    const max = maxInputBytes(16);
+    expect(max).toBe(16 * 5 + 1024 * 1024);
+    const huge = new Uint8Array(max + 1);
+    await expect(rasterToDDS(huge, new AbortController().signal, { maxPixels: 16 })).rejects.toSatisfy((e) =>
+      isTileError(e, 'IMAGE_TOO_LARGE'),
     );
   });
 });

@@ -13,6 +13,8 @@ export interface HttpCounters {
   notModified: number;
   batches: number;
   batchTiles: number;
+  /** Batch tiles answered BATCH_TOO_LARGE (past BATCH_MAX_BYTES). */
+  batchTilesOverLimit: number;
   videoBytes: number;
 }
 
@@ -37,6 +39,7 @@ export function newCounters(): HttpCounters {
     notModified: 0,
     batches: 0,
     batchTiles: 0,
+    batchTilesOverLimit: 0,
     videoBytes: 0,
   };
 }

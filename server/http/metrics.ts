@@ -18,6 +18,11 @@ export function createMetrics(ctx: ServerContext, withDefaults: boolean): Regist
     ['tile_not_modified_total', '304 answers', () => c.notModified],
     ['tile_batches_total', 'Batch requests', () => c.batches],
     ['tile_batch_tiles_total', 'Tiles asked through batches', () => c.batchTiles],
+    [
+      'tile_batch_over_limit_total',
+      'Batch tiles answered BATCH_TOO_LARGE (past BATCH_MAX_BYTES)',
+      () => c.batchTilesOverLimit,
+    ],
     ['tile_cache_hits_total', 'Memory cache hits', () => ctx.tiles.hits],
     ['tile_cache_misses_total', 'Memory cache misses', () => ctx.tiles.misses],
     ['tile_cache_bytes', 'Bytes in the memory cache', () => ctx.tiles.cache.bytes],

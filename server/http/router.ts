@@ -62,6 +62,8 @@ export function createHandler(ctx: ServerContext, metrics: Registry) {
       if (sub === 'cache-stats') {
         methods(req, 'GET', 'HEAD');
         const dataset = assertDatasetId(rest.slice(0, slash));
+        // Same read token as the tile routes: the counters describe a private deployment too.
+        requireToken(req, config.apiToken, false);
         sendJson(res, 200, { dataset_id: dataset, stats: buildCacheStats(ctx, dataset) });
         return;
       }
@@ -99,6 +101,8 @@ export function createHandler(ctx: ServerContext, metrics: Registry) {
     }
     if (pathname === '/metrics') {
       methods(req, 'GET');
+      // Unset: open (local use); set: a scraper's own token, not the owner's nor the readers'.
+      requireToken(req, config.metricsToken, false);
       return metrics.metrics().then((text) => {
         res.writeHead(200, {
           'Content-Type': metrics.contentType,

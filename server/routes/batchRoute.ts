@@ -6,7 +6,7 @@ import {
   encodeBatchHeader,
   encodeFrame,
 } from '../../src/protocol/batchFraming.js';
-import { isTileError } from '../../src/protocol/errors.js';
+import { isTileError, TileError } from '../../src/protocol/errors.js';
 import { requireToken } from '../http/auth.js';
 import { errorInfo, sendError, sendJson } from '../http/respond.js';
 import type { ServerContext } from '../http/ServerContext.js';
@@ -17,6 +17,28 @@ import { FrameBatcher } from './FrameBatcher.js';
 import { FrameWriter } from './FrameWriter.js';
 
 type Outcome = { item: BatchItem; result: TileResult } | { item: BatchItem; error: unknown };
+
+/**
+ * The byte budget of one batch answer (BATCH_MAX_BYTES, tile bytes before
+ * base64). Tiles are admitted in completion order while they fit; the first
+ * that does not closes the budget, and it and every tile after it are
+ * answered BATCH_TOO_LARGE (never dropped silently).
+ */
+export class ByteBudget {
+  used = 0;
+  closed = false;
+
+  constructor(readonly limit: number) {}
+
+  take(bytes: number): boolean {
+    if (this.closed || this.used + bytes > this.limit) {
+      this.closed = true;
+      return false;
+    }
+    this.used += bytes;
+    return true;
+  }
+}
 
 /** `GET|POST /api/tiles/{dataset}/batch`: JSON with base64 (the seeds') or the binary streamed framing. */
 export async function batchRoute(
@@ -30,26 +52,53 @@ export async function batchRoute(
   const items = await readBatchKeys(req, query, ctx.config.maxBodyBytes);
   ctx.counters.batches++;
   ctx.counters.batchTiles += items.length;
+  // Ends this batch's tile waits: when the client leaves, or when the byte budget closes
+  // (a fetch shared with other clients goes on; one nobody else waits for is aborted).
   const ac = new AbortController();
   // One signal is shared by every tile of the batch (each adds and later removes a listener).
   setMaxListeners(0, ac.signal);
+  let clientGone = false;
   const onClose = () => {
-    if (!res.writableFinished) ac.abort();
+    if (res.writableFinished) return;
+    clientGone = true;
+    ac.abort();
   };
   res.once('close', onClose);
+  const budget = new ByteBudget(ctx.config.batchMaxBytes);
+  const overBudget = () => {
+    ctx.counters.batchTilesOverLimit++;
+    return new TileError('BATCH_TOO_LARGE', `a batch answer carries at most ${budget.limit} tile bytes`, {
+      limit: budget.limit,
+    });
+  };
   const one = async (item: BatchItem): Promise<Outcome> => {
     try {
       const result = await ctx.tiles.get(dataset, item.coord, `${dataset}/${item.key}`, ac.signal);
+      const bytes = result.entry.bytes;
+      if (bytes !== null && !budget.take(bytes.byteLength)) {
+        const error = overBudget();
+        // Nothing after this tile fits either: stop waiting for the rest.
+        if (!ac.signal.aborted) ac.abort(error);
+        return { item, error };
+      }
       ctx.counters.tilesBySource[result.source]++;
       return { item, result };
     } catch (error) {
+      if (
+        budget.closed &&
+        !clientGone &&
+        (isTileError(error, 'ABORTED') || isTileError(error, 'BATCH_TOO_LARGE'))
+      ) {
+        return { item, error: overBudget() };
+      }
       return { item, error };
     }
   };
+  const gone = () => clientGone;
   try {
     const accept = req.headers.accept ?? '';
-    if (accept.includes(BATCH_MEDIA_TYPE)) await streamBinary(res, ctx, dataset, items, one, ac.signal);
-    else await answerJson(res, ctx, dataset, items, one, ac.signal);
+    if (accept.includes(BATCH_MEDIA_TYPE)) await streamBinary(res, ctx, dataset, items, one, gone);
+    else await answerJson(res, ctx, dataset, items, one, gone);
   } finally {
     res.off('close', onClose);
   }
@@ -61,12 +110,12 @@ async function answerJson(
   dataset: string,
   items: BatchItem[],
   one: (i: BatchItem) => Promise<Outcome>,
-  signal: AbortSignal,
+  gone: () => boolean,
 ): Promise<void> {
   const outcomes = await Promise.all(items.map(one));
-  if (signal.aborted) return;
+  if (gone()) return;
   const tiles: Record<string, string | null> = {};
-  const errors: Record<string, { code: string; message: string }> = {};
+  const errors: Record<string, { code: string; message: string; [detail: string]: unknown }> = {};
   let found = 0;
   for (const o of outcomes) {
     if ('result' in o && o.result.entry.bytes) {
@@ -77,7 +126,7 @@ async function answerJson(
       tiles[o.item.key] = null;
       if ('error' in o) {
         const info = errorInfo(o.error);
-        errors[o.item.key] = { code: info.code, message: info.message };
+        errors[o.item.key] = { ...info.extra, code: info.code, message: info.message };
       }
     }
   }
@@ -118,7 +167,7 @@ async function streamBinary(
   dataset: string,
   items: BatchItem[],
   one: (i: BatchItem) => Promise<Outcome>,
-  signal: AbortSignal,
+  gone: () => boolean,
 ): Promise<void> {
   res.writeHead(200, {
     'Content-Type': BATCH_MEDIA_TYPE,
@@ -137,7 +186,7 @@ async function streamBinary(
   await Promise.all(
     items.map(async (item) => {
       const o = await one(item);
-      if (signal.aborted) return;
+      if (gone()) return;
       try {
         await out.write(encodeFrame(frameOf(o)));
         sent++;
@@ -146,7 +195,7 @@ async function streamBinary(
       }
     }),
   );
-  if (signal.aborted || res.destroyed) return;
+  if (gone() || res.destroyed) return;
   try {
     await w.write(
       encodeFrame({

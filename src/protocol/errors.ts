@@ -12,6 +12,8 @@ export type ErrorCode =
   | 'TOO_MANY_TILES'
   | 'BODY_TOO_LARGE'
   | 'QUERY_TOO_LARGE'
+  | 'HEADERS_TOO_LARGE'
+  | 'BATCH_TOO_LARGE'
   | 'UNAUTHORIZED'
   | 'FORBIDDEN'
   | 'NOT_FOUND'
@@ -31,6 +33,7 @@ export type ErrorCode =
   | 'BAD_BASE64'
   | 'BAD_DDS'
   | 'BAD_IMAGE'
+  | 'IMAGE_TOO_LARGE'
   | 'BAD_CONFIG'
   // page worker pool (src/client/pool)
   | 'WORKER_CRASHED'
