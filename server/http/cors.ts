@@ -1,7 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
 const ALLOW_HEADERS = 'Authorization, Content-Type, Accept, Range, If-None-Match, If-Range';
-const EXPOSE_HEADERS = 'ETag, Content-Range, Accept-Ranges, Content-Length, X-Tile-Source, Retry-After';
+const EXPOSE_HEADERS =
+  'ETag, Content-Range, Accept-Ranges, Content-Length, X-Tile-Source, X-Tile-Generation, Retry-After';
 
 /**
  * Adds CORS headers only for configured origins (CORS_ORIGINS). Returns true
