@@ -51,11 +51,11 @@ export function installTileAccelerator(
     }
     if (!route) return;
     const request = event.request;
-    const origin = new URL(route.url).origin;
-    const refusedUntil = corsRefused.get(origin);
+    // Only parsed when some origin was refused: this is the path of every tile.
+    const refusedUntil = corsRefused.size > 0 ? corsRefused.get(new URL(route.url).origin) : undefined;
     if (refusedUntil !== undefined) {
       if (Date.now() < refusedUntil) return;
-      corsRefused.delete(origin);
+      corsRefused.delete(new URL(route.url).origin);
     }
     const waitUntil = (p: Promise<unknown>) => {
       try {
@@ -75,7 +75,8 @@ export function installTileAccelerator(
         acc.counters.inc('fallbacks');
         return self.fetch(request).then((res) => {
           const unreadable = isTileError(e, 'ORIGIN_UNAVAILABLE') && res.type === 'opaque';
-          if (unreadable && origin !== self.location.origin)
+          const origin = unreadable ? new URL(route.url).origin : undefined;
+          if (origin !== undefined && origin !== self.location.origin)
             corsRefused.set(origin, Date.now() + CORS_RETRY_MS);
           return res;
         });
