@@ -112,6 +112,7 @@ export function createTileServer(config: ServerConfig, deps: TileServerDeps = {}
     video,
     log,
     counters: newCounters(),
+    dds: dds.limiter,
     accepting: true,
   };
   const handler = createHandler(context, createMetrics(context, deps.defaultMetrics ?? false));

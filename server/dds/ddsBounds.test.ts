@@ -80,5 +80,8 @@ describe('.dds conversion is bounded (DDS_MAX_PIXELS, DDS_CONCURRENCY)', () => {
     }
     expect(peak).toBe(2);
     expect(calls).toBe(8);
+    const m = (await get(`${s.serverUrl}/metrics`)).bytes.toString();
+    expect(m).toMatch(/^tile_dds_conversions_active 0$/m);
+    expect(m).toMatch(/^tile_dds_conversions_queued 0$/m);
   });
 });

@@ -26,6 +26,8 @@ export interface ServerContext {
   video: VideoService;
   log: Logger;
   counters: HttpCounters;
+  /** `.dds` conversions running and waiting (DDS_CONCURRENCY); read by /metrics. */
+  dds: { readonly active: number; readonly queued: number };
   /** Answered by /healthz; false while draining. */
   accepting: boolean;
 }

@@ -30,6 +30,8 @@ export function createMetrics(ctx: ServerContext, withDefaults: boolean): Regist
     ['tile_cache_evictions_total', 'Evictions by the byte bound', () => ctx.tiles.cache.evictions],
     ['video_bytes_sent_total', 'Video bytes written to clients', () => c.videoBytes],
     ['video_cache_bytes', 'Bytes in the video chunk cache', () => ctx.video.chunks.calculatedSize],
+    ['tile_dds_conversions_active', '.dds conversions running (DDS_CONCURRENCY)', () => ctx.dds.active],
+    ['tile_dds_conversions_queued', '.dds conversions waiting for a slot', () => ctx.dds.queued],
     ['origin_requests_total', 'Origin attempts sent', () => engine().originRequests],
     ['origin_in_flight', 'Origin attempts running', () => engine().inFlight],
     ['origin_queued', 'Waiting for an origin slot', () => engine().queued],
