@@ -28,7 +28,8 @@ export async function fetchSingles(
   const lane = async () => {
     while (next < keys.length) {
       const key = keys[next++]!;
-      bytes += (await getBody(pool, `/api/tiles/${dataset}/${key}`)).length;
+      const body = await getBody(pool, `/api/tiles/${dataset}/${key}`);
+      bytes += body.length; // after the await: `bytes += await ...` would drop the other lanes' bytes
     }
   };
   await Promise.all(Array.from({ length: parallel }, lane));
