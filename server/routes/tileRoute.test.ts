@@ -2,6 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { asJson } from '../../e2e/harness/asJson.js';
 import { useStack } from '../../e2e/harness/useStack.js';
+import { TILE_GENERATION_HEADER } from '../../src/protocol/swMessages.js';
+import { until } from '../testing/until.js';
 
 const start = useStack();
 
@@ -204,5 +206,72 @@ describe('single tile route', () => {
     expect(stats.cache_hits + stats.cache_misses).toBe(stats.total_requests);
     expect(stats.total_requests).toBe(300);
     expect(stats.origin.requests).toBe(300);
+  });
+  it('says X-Tile-Generation on every single-tile answer, and a cache-clear changes it', async () => {
+    const s = await start({
+      origin: { files: { 'sample/0/0/0.jpg': jpg, 'other/0/0/0.jpg': png } },
+      config: { ownerToken: 'o' },
+    });
+    const tile = (path: string, headers: Record<string, string> = {}) =>
+      fetch(`${s.serverUrl}/api/tiles/${path}`, { headers }).then(async (r) => {
+        await r.arrayBuffer();
+        return r;
+      });
+    const gen = (r: Response) => r.headers.get(TILE_GENERATION_HEADER);
+    const fromOrigin = await tile('sample/0/0/0.jpg');
+    expect([fromOrigin.headers.get('x-tile-source'), gen(fromOrigin)]).toEqual(['origin', '0']);
+    const hit = await tile('sample/0/0/0.jpg');
+    expect([hit.headers.get('x-tile-source'), gen(hit)]).toEqual(['memory-cache', '0']);
+    const etag = hit.headers.get('etag')!;
+    const notModified = await tile('sample/0/0/0.jpg', { 'if-none-match': etag });
+    expect([notModified.status, gen(notModified)]).toEqual([304, '0']);
+    expect(notModified.headers.get('cache-control')).toBe(hit.headers.get('cache-control'));
+    expect(notModified.headers.get('etag')).toBe(etag);
+    const missing = await tile('sample/1/0/0.jpg');
+    expect([missing.status, gen(missing)]).toEqual([404, '0']);
+    const missingAgain = await tile('sample/1/0/0.jpg');
+    expect([missingAgain.headers.get('x-tile-source'), gen(missingAgain)]).toEqual(['memory-cache', '0']);
+    await tile('other/0/0/0.jpg');
+
+    const clear = await fetch(`${s.serverUrl}/api/tiles/sample/cache-clear`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer o' },
+    });
+    expect(clear.status).toBe(200);
+    const refetched = await tile('sample/0/0/0.jpg');
+    expect([refetched.headers.get('x-tile-source'), gen(refetched)]).toEqual(['origin', '1']);
+    const rehit = await tile('sample/0/0/0.jpg');
+    expect([rehit.headers.get('x-tile-source'), gen(rehit)]).toEqual(['memory-cache', '1']);
+    const rehit304 = await tile('sample/0/0/0.jpg', { 'if-none-match': etag });
+    expect([rehit304.status, gen(rehit304)]).toEqual([304, '1']);
+    expect(gen(await tile('sample/1/0/0.jpg'))).toBe('1');
+    // Generations are per dataset: the other one was not cleared and is still a hit.
+    const other = await tile('other/0/0/0.jpg');
+    expect([other.headers.get('x-tile-source'), gen(other)]).toEqual(['memory-cache', '0']);
+    expect(s.origin.count('sample/0/0/0.jpg')).toBe(2);
+  });
+
+  it('a tile fetched across a cache-clear says the new generation and is not cached', async () => {
+    const s = await start({
+      origin: { files: { 'sample/0/0/0.jpg': jpg }, latencyMs: 300 },
+      config: { ownerToken: 'o' },
+    });
+    const pending = fetch(`${s.serverUrl}/api/tiles/sample/0/0/0.jpg`);
+    await until(() => s.origin.count('sample/0/0/0.jpg') === 1);
+    const clear = await fetch(`${s.serverUrl}/api/tiles/sample/cache-clear`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer o' },
+    });
+    expect(clear.status).toBe(200);
+    const r = await pending;
+    expect(Buffer.from(await r.arrayBuffer()).equals(jpg)).toBe(true);
+    expect([r.headers.get('x-tile-source'), r.headers.get(TILE_GENERATION_HEADER)]).toEqual(['origin', '1']);
+    // Fetched under generation 0: the clear keeps it out of the cache, so the next ask goes to the origin.
+    const next = await fetch(`${s.serverUrl}/api/tiles/sample/0/0/0.jpg`);
+    await next.arrayBuffer();
+    expect([next.headers.get('x-tile-source'), next.headers.get(TILE_GENERATION_HEADER)]).toEqual([
+      'origin',
+      '1',
+    ]);
   });
 });

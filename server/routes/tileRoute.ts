@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { TileError } from '../../src/protocol/errors.js';
+import { TILE_GENERATION_HEADER } from '../../src/protocol/swMessages.js';
 import { assertDatasetId, parseTileKey } from '../../src/protocol/tileKey.js';
 import { sendError } from '../http/respond.js';
 import type { ServerContext } from '../http/ServerContext.js';
@@ -18,48 +19,45 @@ export function etagMatches(header: string | undefined, etag: string): boolean {
   return false;
 }
 
-/** Writes a tile. The memory-cache case uses the entry's prebuilt header list: no allocation. */
+/** Writes a tile. A memory hit uses the entry's prebuilt header lists: no allocation. */
 function writeTile(
   req: IncomingMessage,
   res: ServerResponse,
   ctx: ServerContext,
   entry: TileEntry,
   source: TileSource,
+  generation: number,
 ): void {
   ctx.counters.tilesBySource[source]++;
-  let headers = entry.headers;
-  if (source !== 'memory-cache') {
-    headers = headers.slice();
-    headers[headers.length - 1] = source;
-  }
   if (etagMatches(req.headers['if-none-match'], entry.etag)) {
     ctx.counters.notModified++;
-    res.writeHead(304, [
-      'ETag',
-      entry.etag,
-      'Cache-Control',
-      headers[7]!,
-      'X-Tile-Source',
-      source,
-      'X-Content-Type-Options',
-      'nosniff',
-    ]);
+    res.writeHead(304, ctx.tiles.responseHeaders(entry, source, generation, true));
     res.end();
     return;
   }
-  res.writeHead(200, headers);
+  res.writeHead(200, ctx.tiles.responseHeaders(entry, source, generation, false));
   res.end(req.method === 'HEAD' ? undefined : entry.bytes);
+}
+
+/** A tile missing in every format: 404 JSON, still saying where the answer came from and the generation. */
+function notFound(rest: string, source: TileSource, generation: number, res: ServerResponse): TileError {
+  res.setHeader('X-Tile-Source', source);
+  res.setHeader(TILE_GENERATION_HEADER, String(generation));
+  return new TileError('NOT_FOUND', `tile ${rest} does not exist`);
 }
 
 /**
  * `GET|HEAD /api/tiles/{dataset}/{z}/{x}/{y}.{ext}`; `rest` is the path after
  * `/api/tiles/` without the query. A fresh memory hit is answered inline,
- * before any parsing: only validated keys are ever cached.
+ * before any parsing: only validated keys are ever cached. Every answer says
+ * `X-Tile-Source` and `X-Tile-Generation` (the dataset's cache generation, so
+ * a service worker sees a cache-clear on single tiles as on batches).
  */
 export function tileRoute(req: IncomingMessage, res: ServerResponse, ctx: ServerContext, rest: string): void {
   const hit = ctx.tiles.lookup(rest);
   if (hit !== undefined && hit.bytes !== null) {
-    writeTile(req, res, ctx, hit, 'memory-cache');
+    // A stored entry's generation is always its dataset's current one (MemoryTileCache).
+    writeTile(req, res, ctx, hit, 'memory-cache', hit.generation);
     return;
   }
   const slash = rest.indexOf('/');
@@ -67,8 +65,7 @@ export function tileRoute(req: IncomingMessage, res: ServerResponse, ctx: Server
   const coord = parseTileKey(rest.slice(slash + 1));
   if (hit !== undefined) {
     // A remembered 404 (negative entry): answered without touching the origin.
-    res.setHeader('X-Tile-Source', 'memory-cache');
-    throw new TileError('NOT_FOUND', `tile ${rest} does not exist`);
+    throw notFound(rest, 'memory-cache', hit.generation, res);
   }
   const ac = new AbortController();
   const onClose = () => {
@@ -79,10 +76,10 @@ export function tileRoute(req: IncomingMessage, res: ServerResponse, ctx: Server
     (r) => {
       res.off('close', onClose);
       if (ac.signal.aborted) return;
-      if (r.entry.bytes === null) {
-        res.setHeader('X-Tile-Source', r.source);
-        sendError(res, new TileError('NOT_FOUND', `tile ${rest} does not exist`), ctx);
-      } else writeTile(req, res, ctx, r.entry, r.source);
+      // The generation now, as the batch route sends it: a clear during the fetch shows.
+      const generation = ctx.tiles.cache.generation(dataset);
+      if (r.entry.bytes === null) sendError(res, notFound(rest, r.source, generation, res), ctx);
+      else writeTile(req, res, ctx, r.entry, r.source, generation);
     },
     (e: unknown) => {
       res.off('close', onClose);

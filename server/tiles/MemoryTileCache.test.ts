@@ -2,7 +2,15 @@ import { describe, expect, it } from 'vitest';
 import { MemoryTileCache, type TileEntry } from './MemoryTileCache.js';
 
 function entry(n: number): TileEntry {
-  return { bytes: new Uint8Array(n), contentType: 'image/png', etag: '"x"', storedAt: 0, headers: [] };
+  return {
+    bytes: new Uint8Array(n),
+    contentType: 'image/png',
+    etag: '"x"',
+    storedAt: 0,
+    generation: 0,
+    headers: [],
+    notModifiedHeaders: [],
+  };
 }
 
 describe('MemoryTileCache', () => {

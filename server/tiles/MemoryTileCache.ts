@@ -7,8 +7,16 @@ export interface TileEntry {
   etag: string;
   /** Clock time the origin answered; freshness and stale-if-error are measured from it. */
   storedAt: number;
-  /** Flat header list for `writeHead`, built once per entry so a hit allocates nothing. */
+  /**
+   * The dataset's cache generation the entry was fetched under. `set` refuses an
+   * older one and `clearDataset` removes the dataset's entries as it bumps it, so
+   * every stored entry's generation is the current one.
+   */
+  generation: number;
+  /** `writeHead` list of a 200 from the memory cache, built once per entry so a hit allocates nothing. */
   headers: string[];
+  /** The same for a 304 from the memory cache. */
+  notModifiedHeaders: string[];
 }
 
 export interface MemoryTileCacheOptions {

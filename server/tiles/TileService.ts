@@ -5,6 +5,7 @@ import type { TileEngine } from '../engineContract.js';
 import { DDS_CONTENT_TYPE, tileContentType } from './contentTypes.js';
 import type { MemoryTileCache, TileEntry } from './MemoryTileCache.js';
 import type { SharedCache } from './SharedCache.js';
+import { notModifiedHeaders, okHeaders } from './tileHeaders.js';
 
 export type TileSource = 'memory-cache' | 'shared-cache' | 'origin';
 
@@ -72,6 +73,26 @@ export class TileService {
   }
 
   /**
+   * The `writeHead` list for answering `entry` (200, or 304 when `notModified`)
+   * from `source` while the dataset's generation is `generation`. A memory entry
+   * of the current generation (every hit) has both lists prebuilt: no allocation.
+   */
+  responseHeaders(entry: TileEntry, source: TileSource, generation: number, notModified: boolean): string[] {
+    if (source === 'memory-cache' && entry.generation === generation) {
+      return notModified ? entry.notModifiedHeaders : entry.headers;
+    }
+    const f = {
+      contentType: entry.contentType,
+      length: entry.bytes?.length ?? 0,
+      etag: entry.etag,
+      cacheControl: this.o.cacheControl,
+      source,
+      generation,
+    };
+    return notModified ? notModifiedHeaders(f) : okHeaders(f);
+  }
+
+  /**
    * Fresh memory entry (counted as a hit) or undefined (not counted: the
    * caller validates the key, then `fetch` counts the miss). Only validated
    * keys are ever stored, so looking up an unvalidated key is safe.
@@ -133,7 +154,7 @@ export class TileService {
   ): Promise<TileResult> {
     const shared = await this.sharedGet(dataset, cacheKey, generation, signal);
     if (shared) {
-      const entry = this.entry(shared.bytes, shared.contentType, shared.etag);
+      const entry = this.entry(shared.bytes, shared.contentType, generation, shared.etag);
       this.o.cache.set(dataset, cacheKey, entry, generation);
       this.sharedHits++;
       return { entry, source: 'shared-cache' };
@@ -141,7 +162,7 @@ export class TileService {
     const entry =
       coord.ext === 'dds'
         ? await this.convertShared(dataset, coord, cacheKey, generation, signal)
-        : await this.fetchRaster(dataset, coord, signal);
+        : await this.fetchRaster(dataset, coord, generation, signal);
     this.o.cache.set(dataset, cacheKey, entry, generation);
     // No shared layer (the default): skip the call, whose 5 s AbortSignal.timeout per tile
     // was a measurable share of a cold tile's CPU (a timer and a signal nobody needs).
@@ -161,16 +182,21 @@ export class TileService {
   }
 
   /** Asked format first, then jpg -> png -> webp; the found object's true type. */
-  private async fetchRaster(dataset: string, coord: TileCoord, signal: AbortSignal): Promise<TileEntry> {
+  private async fetchRaster(
+    dataset: string,
+    coord: TileCoord,
+    generation: number,
+    signal: AbortSignal,
+  ): Promise<TileEntry> {
     const order: TileExt[] = [coord.ext, ...RASTER_FALLBACK.filter((e) => e !== coord.ext)];
     for (const ext of order) {
       const got = await this.o.engine.getBytes(
         fillTemplate(this.o.tileKeyTemplate, dataset, { ...coord, ext }),
         signal,
       );
-      if (got) return this.entry(got.bytes, tileContentType(ext, got.contentType));
+      if (got) return this.entry(got.bytes, tileContentType(ext, got.contentType), generation);
     }
-    return this.entry(null, 'application/json');
+    return this.entry(null, 'application/json', generation);
   }
 
   /**
@@ -198,34 +224,34 @@ export class TileService {
     const rasterKey = `${dataset}/${rasterCoord.z}/${rasterCoord.x}/${rasterCoord.y}.jpg`;
     let raster = this.o.cache.get(rasterKey);
     if (!raster || !this.isFresh(raster)) {
-      raster = await this.fetchRaster(dataset, rasterCoord, signal);
+      raster = await this.fetchRaster(dataset, rasterCoord, generation, signal);
       this.o.cache.set(dataset, rasterKey, raster, generation);
     }
-    if (!raster.bytes) return this.entry(null, 'application/json');
+    if (!raster.bytes) return this.entry(null, 'application/json', generation);
     const toDDS = await this.o.toDDS();
-    return this.entry(await toDDS(raster.bytes, signal), DDS_CONTENT_TYPE);
+    return this.entry(await toDDS(raster.bytes, signal), DDS_CONTENT_TYPE, generation);
   }
 
-  private entry(bytes: Uint8Array | null, contentType: string, etag?: string): TileEntry {
+  private entry(bytes: Uint8Array | null, contentType: string, generation: number, etag?: string): TileEntry {
     const tag =
       etag ?? (bytes ? `"${createHash('sha1').update(bytes).digest('base64url').slice(0, 22)}"` : '');
-    const headers = bytes
-      ? [
-          'Content-Type',
-          contentType,
-          'Content-Length',
-          String(bytes.length),
-          'ETag',
-          tag,
-          'Cache-Control',
-          this.o.cacheControl,
-          'X-Content-Type-Options',
-          'nosniff',
-          'X-Tile-Source',
-          'memory-cache',
-        ]
-      : [];
-    return { bytes, contentType, etag: tag, storedAt: this.now(), headers };
+    const f = {
+      contentType,
+      length: bytes?.length ?? 0,
+      etag: tag,
+      cacheControl: this.o.cacheControl,
+      source: 'memory-cache' as const,
+      generation,
+    };
+    return {
+      bytes,
+      contentType,
+      etag: tag,
+      storedAt: this.now(),
+      generation,
+      headers: bytes ? okHeaders(f) : [],
+      notModifiedHeaders: bytes ? notModifiedHeaders(f) : [],
+    };
   }
 }
 
