@@ -2,6 +2,7 @@
 export const BENCH_PAGE = `<!doctype html>
 <html><head><meta charset="utf-8"><title>sw bench</title></head>
 <body><div id="grid" style="line-height:0"></div>
+<script src="/bench-batch.js"></script>
 <script type="module">
   const mode = new URLSearchParams(location.search).get('sw') ?? 'none';
   async function register() {
