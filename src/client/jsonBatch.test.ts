@@ -15,7 +15,11 @@ function fakePool(seen: string[]): WorkerPool {
       keys.forEach((k, i) => {
         tiles[k] = i % 7 === 6 ? null : new TextEncoder().encode(k);
       });
-      return { tiles, cacheStats: { hit_rate: `${seen.length}` }, bytes: 0 };
+      const errors = Object.fromEntries(
+        keys.filter((_, i) => i % 7 === 5).map((k) => [k, { code: 'ORIGIN_TIMEOUT', message: 'slow' }]),
+      );
+      for (const k of Object.keys(errors)) tiles[k] = null;
+      return { tiles, errors, cacheStats: { hit_rate: `${seen.length}` }, bytes: 0 };
     },
     stats: () => {
       throw new Error('unused');
@@ -35,6 +39,11 @@ describe('fetchJsonBatch', () => {
     expect(res.tiles.size).toBe(250);
     expect(new TextDecoder().decode(res.tiles.get(keys[0]!)!)).toBe(keys[0]);
     expect(res.tiles.get(keys[6]!)).toBeNull();
+    // failed tiles are told apart from missing ones, across all three answers
+    expect(res.tiles.get(keys[5]!)).toBeNull();
+    expect(res.errors.get(keys[5]!)).toEqual({ code: 'ORIGIN_TIMEOUT', message: 'slow' });
+    expect(res.errors.has(keys[6]!)).toBe(false);
+    expect(res.errors.size).toBe(14 + 14 + 7);
     expect(res.cacheStats).toEqual({ hit_rate: '3' });
   });
 

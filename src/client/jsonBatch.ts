@@ -1,6 +1,7 @@
 import { TileError } from '../protocol/errors.js';
 import { batchPath, MAX_BATCH_TILES } from '../protocol/tileKey.js';
 import { getWorkerPool, type JobPriority, type WorkerPool } from './pool/index.js';
+import type { JsonBatchTileError } from './pool/jsonBatchBody.js';
 
 export interface JsonBatchOptions {
   /** Companion server origin; default the page's own. */
@@ -15,8 +16,14 @@ export interface JsonBatchOptions {
 }
 
 export interface JsonBatchResult {
-  /** Key (`z/x/y.ext`) to bytes, or null for a tile the server does not have. */
+  /** Key (`z/x/y.ext`) to bytes, or null: missing, or failed when the key is also in `errors`. */
   tiles: Map<string, Uint8Array | null>;
+  /**
+   * Why a null tile failed (`code`, `message`, details such as `limit`):
+   * ORIGIN_TIMEOUT, CIRCUIT_OPEN, BATCH_TOO_LARGE... worth asking again,
+   * unlike a missing tile.
+   */
+  errors: Map<string, JsonBatchTileError>;
   /** The server's `cache_stats` from the last answer. */
   cacheStats: unknown;
 }
@@ -51,6 +58,11 @@ export async function fetchJsonBatch(
     }),
   );
   const tiles = new Map<string, Uint8Array | null>();
-  for (const a of answers) for (const [k, v] of Object.entries(a.tiles)) tiles.set(k, v);
-  return { tiles, cacheStats: answers.at(-1)?.cacheStats };
+  const errors = new Map<string, JsonBatchTileError>();
+  for (const a of answers) {
+    for (const [k, v] of Object.entries(a.tiles)) tiles.set(k, v);
+    // An older worker build may answer without the map.
+    for (const [k, e] of Object.entries(a.errors ?? {})) errors.set(k, e);
+  }
+  return { tiles, errors, cacheStats: answers.at(-1)?.cacheStats };
 }

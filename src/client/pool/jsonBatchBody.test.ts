@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { isTileError } from '../../protocol/errors.js';
-import { decodeJsonBatchBody, extractCacheStats } from './jsonBatchBody.js';
+import { decodeJsonBatchBody, extractCacheStats, extractErrors } from './jsonBatchBody.js';
 
 const b64 = (ascii: Uint8Array) =>
   new Uint8Array(Buffer.from(Buffer.from(ascii).toString('latin1'), 'base64'));
@@ -70,5 +70,35 @@ describe('extractCacheStats', () => {
   it('is undefined when absent or truncated', () => {
     expect(extractCacheStats(enc('{"tiles": {}}'))).toBeUndefined();
     expect(extractCacheStats(enc('{"tiles": {}, "cache_stats": {"a": 1'))).toBeUndefined();
+  });
+});
+
+describe('the errors map of a JSON batch', () => {
+  const body = enc(
+    JSON.stringify({
+      dataset_id: 'sample',
+      count: 1,
+      tiles: { '1/0/0.jpg': Buffer.from('tile').toString('base64'), '1/1/0.jpg': null, '1/1/1.jpg': null },
+      cache_stats: { hit_rate: '0.0%' },
+      errors: {
+        '1/1/0.jpg': { code: 'BATCH_TOO_LARGE', message: 'batch over {"limit"}', limit: 4 },
+        '1/0/1.jpg': 'not an object',
+        '1/1/1.jpg': { code: 7, message: 'bad code type' },
+      },
+    }),
+  );
+
+  it('is read by both decoders: well-formed entries with their details, the rest dropped', () => {
+    const want = { '1/1/0.jpg': { code: 'BATCH_TOO_LARGE', message: 'batch over {"limit"}', limit: 4 } };
+    expect(decodeJsonBatchBody(body, b64).errors).toEqual(want);
+    expect(extractErrors(body)).toEqual(want);
+    // a null without an entry is a missing tile
+    expect(decodeJsonBatchBody(body, b64).tiles['1/1/1.jpg']).toBeNull();
+  });
+
+  it('is empty when the server sent none', () => {
+    const plain = enc('{"tiles": {"1/0/0.jpg": null}, "cache_stats": {}}');
+    expect(decodeJsonBatchBody(plain, b64).errors).toEqual({});
+    expect(extractErrors(plain)).toEqual({});
   });
 });

@@ -1,10 +1,32 @@
 import { concatBytes } from '../../protocol/batchFraming.js';
 import { TileError } from '../../protocol/errors.js';
 
+/** Why the server could not answer one tile of a JSON batch (its `errors` map). */
+export interface JsonBatchTileError {
+  code: string;
+  message: string;
+  [detail: string]: unknown;
+}
+
 export interface DecodedJsonBatch {
   tiles: Record<string, Uint8Array | null>;
+  /** Tiles that are `null` because they failed (e.g. ORIGIN_TIMEOUT, BATCH_TOO_LARGE), not because they are missing. */
+  errors: Record<string, JsonBatchTileError>;
   cacheStats: unknown;
   bytes: number;
+}
+
+/** The well-formed entries of a body's `errors` map (anything else is dropped: it is advisory). */
+export function tileErrors(raw: unknown): Record<string, JsonBatchTileError> {
+  const out: Record<string, JsonBatchTileError> = {};
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return out;
+  for (const [key, v] of Object.entries(raw)) {
+    const e = v as { code?: unknown; message?: unknown } | null;
+    if (typeof e === 'object' && e !== null && typeof e.code === 'string' && typeof e.message === 'string') {
+      out[key] = { ...(e as object), code: e.code, message: e.message };
+    }
+  }
+  return out;
 }
 
 /** Decodes one base64 value given as the ASCII bytes between its quotes. */
@@ -52,7 +74,7 @@ export function decodeJsonBatchBody(body: Uint8Array, decode: Base64BytesDecoder
   }
   parts.push(body.subarray(last));
   const joined = concatBytes(parts);
-  let doc: { tiles?: Record<string, unknown>; cache_stats?: unknown };
+  let doc: { tiles?: Record<string, unknown>; cache_stats?: unknown; errors?: unknown };
   try {
     doc = JSON.parse(new TextDecoder().decode(joined));
   } catch (cause) {
@@ -72,7 +94,7 @@ export function decodeJsonBatchBody(body: Uint8Array, decode: Base64BytesDecoder
       throw new TileError('BAD_FRAME', 'a tile value must be base64 text or null', { key });
     }
   }
-  return { tiles, cacheStats: doc.cache_stats, bytes: body.length };
+  return { tiles, errors: tileErrors(doc.errors), cacheStats: doc.cache_stats, bytes: body.length };
 }
 
 function prevNonSpace(b: Uint8Array, i: number): number {
@@ -86,9 +108,19 @@ function prevNonSpace(b: Uint8Array, i: number): number {
  * path decodes the tiles; this keeps the small stats object without a full parse).
  */
 export function extractCacheStats(body: Uint8Array): unknown {
-  const needle = new TextEncoder().encode('"cache_stats"');
+  return extractTrailingObject(body, 'cache_stats');
+}
+
+/** The `errors` map of a batch body (after the tiles, like `cache_stats`), parsed on its own. */
+export function extractErrors(body: Uint8Array): Record<string, JsonBatchTileError> {
+  return tileErrors(extractTrailingObject(body, 'errors'));
+}
+
+/** A small object member that the server writes after the tiles, found by searching from the end. */
+function extractTrailingObject(body: Uint8Array, name: string): unknown {
+  const needle = new TextEncoder().encode(`"${name}"`);
   let at = -1;
-  // The seeds write cache_stats after the tiles: search from the end.
+  // The seeds write cache_stats (and we write errors) after the tiles: search from the end.
   outer: for (let i = body.length - needle.length; i >= 0; i--) {
     for (let k = 0; k < needle.length; k++) if (body[i + k] !== needle[k]) continue outer;
     at = i + needle.length;

@@ -1,5 +1,6 @@
 import type { ErrorCode } from '../../protocol/errors.js';
 import type { JobPriority } from './JobScheduler.js';
+import type { JsonBatchTileError } from './jsonBatchBody.js';
 
 /**
  * What `decode` returns:
@@ -102,5 +103,14 @@ export interface JsonBatchRequest {
 }
 
 export type JsonBatchReply =
-  | { ok: true; value: { tiles: Record<string, Uint8Array | null>; cacheStats: unknown; bytes: number } }
+  | {
+      ok: true;
+      value: {
+        tiles: Record<string, Uint8Array | null>;
+        /** Absent from workers built before the field existed. */
+        errors?: Record<string, JsonBatchTileError>;
+        cacheStats: unknown;
+        bytes: number;
+      };
+    }
   | { ok: false; code: ErrorCode; message: string; details: Record<string, unknown> };

@@ -1,6 +1,11 @@
 import { TileError } from '../../protocol/errors.js';
 import type { WorkerCodecs } from './decodeInWorker.js';
-import { type DecodedJsonBatch, decodeJsonBatchBody, extractCacheStats } from './jsonBatchBody.js';
+import {
+  type DecodedJsonBatch,
+  decodeJsonBatchBody,
+  extractCacheStats,
+  extractErrors,
+} from './jsonBatchBody.js';
 import type { BlockLevel } from './types.js';
 
 // Loaded on first use: a page that only decodes JPEGs never fetches the .wasm.
@@ -42,7 +47,12 @@ export async function loadJsonBatchDecoder(): Promise<(body: Uint8Array) => Deco
     await m.initCodecs();
     return (body) => {
       const { tiles } = m.decodeBatchJson(body);
-      return { tiles: Object.fromEntries(tiles), cacheStats: extractCacheStats(body), bytes: body.length };
+      return {
+        tiles: Object.fromEntries(tiles),
+        errors: extractErrors(body),
+        cacheStats: extractCacheStats(body),
+        bytes: body.length,
+      };
     };
   } catch {
     return (body) => decodeJsonBatchBody(body, plainBase64);
