@@ -230,6 +230,10 @@ test('a <video> seek plays from cached chunks with exact 206s', async ({ page })
       .getElementById('video')
       .canPlayType('video/mp4; codecs="avc1.42E01E"'),
   );
+  // Playwright's own Chromium build has no H.264: skipped there on a developer's machine, but never
+  // in CI, where the seek half must run (Debian's chromium, which `npm test` installs, plays it).
+  if (process.env['CI'])
+    expect(playable, 'this Chromium cannot decode H.264: the seek test needs one that can').not.toBe('');
   test.skip(playable === '', 'this Chromium cannot decode H.264');
   // Play through once so every chunk is cached, then seek back: no network.
   await page.evaluate(async () => {
