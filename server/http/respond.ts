@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import { type ErrorCode, errorBody, isTileError } from '../../src/protocol/errors.js';
 
-/** HTTP status of each error code (ENGINE_API.md mapping); anything unknown is a 500. */
+/** HTTP status of each error code (the table in docs/server.md); anything unknown is a 500. */
 const STATUS: Partial<Record<ErrorCode, number>> = {
   BAD_DATASET: 400,
   BAD_TILE_KEY: 400,
