@@ -232,7 +232,10 @@ export class TileService {
     return this.entry(await toDDS(raster.bytes, signal), DDS_CONTENT_TYPE, generation);
   }
 
-  private entry(bytes: Uint8Array | null, contentType: string, generation: number, etag?: string): TileEntry {
+  private entry(raw: Uint8Array | null, contentType: string, generation: number, etag?: string): TileEntry {
+    // A Buffer view (no copy): Node turns any other Uint8Array into one on every write, i.e. on every hit.
+    const bytes =
+      raw === null || Buffer.isBuffer(raw) ? raw : Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
     const tag =
       etag ?? (bytes ? `"${createHash('sha1').update(bytes).digest('base64url').slice(0, 22)}"` : '');
     const f = {
