@@ -46,6 +46,45 @@ function failed(shown: Shown): Shown {
   return shown.filter((s) => !s.ok);
 }
 
+const checksum = (b: Uint8Array) => b.reduce((a, x) => (a * 31 + x) >>> 0, 7);
+
+/**
+ * After a fault: nothing is left pending in the worker, and every tile shown
+ * is the true tile wherever it is now kept. Each is asked again through the
+ * worker (its memory, its Cache Storage, or a new batch) and must be the
+ * origin's exact bytes: no layer kept a truncated or error body.
+ */
+async function expectTrueTiles(page: Page, shown: Shown): Promise<Record<string, number>> {
+  await waitForStats(page, (s) => Number(s['in_flight']) === 0, 10_000);
+  const truth = await sampleTiles();
+  const sources: Record<string, number> = {};
+  for (const { x, y } of shown) {
+    const key = `sample/4/${x}/${y}.jpg`;
+    const info = await page.evaluate(
+      (u) =>
+        (globalThis as unknown as { fetchInfo(u: string): Promise<Record<string, unknown>> }).fetchInfo(u),
+      `/api/tiles/${key}`,
+    );
+    expect(info['status'], key).toBe(200);
+    expect(info['length'], key).toBe(truth[key]!.length);
+    expect(info['sum'], key).toBe(checksum(truth[key]!));
+    const src = String(info['source']);
+    sources[src] = (sources[src] ?? 0) + 1;
+  }
+  return sources;
+}
+
+/** The worker's counters add up: every tile request was a hit or a miss, none is still open. */
+function expectCountersAddUp(s: Record<string, number | string>): void {
+  expect(Number(s['in_flight'])).toBe(0);
+  expect(Number(s['cache_hits']) + Number(s['cache_misses']) + Number(s['coalesced'])).toBeGreaterThanOrEqual(
+    Number(s['total_requests']) - Number(s['fallbacks']),
+  );
+  expect(Number(s['cache_hits']) + Number(s['cache_misses'])).toBeLessThanOrEqual(
+    Number(s['total_requests']),
+  );
+}
+
 test('the service worker stopped by the browser in the middle of a batch: every tile still arrives', async ({
   page,
 }) => {
@@ -63,6 +102,9 @@ test('the service worker stopped by the browser in the middle of a batch: every 
   // and the worker comes back for the next tiles
   const more = await show(page, 8, 0, 4, 2);
   expect(failed(more)).toEqual([]);
+  // whatever the killed worker had written is whole, and the new worker's counters add up
+  await expectTrueTiles(page, [...result, ...more]);
+  expectCountersAddUp(await stats(page));
 });
 
 test('storage quota exhausted: every response still reaches the page', async ({ page }) => {
@@ -78,6 +120,11 @@ test('storage quota exhausted: every response still reaches the page', async ({ 
   // the fault really was in effect: nothing could be persisted
   const s = await waitForStats(page, (x) => Number(x['cache_misses']) >= 64, 5_000);
   expect(s['cache_size']).toBe(0);
+  expect(Number(s['total_requests'])).toBe(64);
+  expect(Number(s['cache_hits']) + Number(s['cache_misses'])).toBe(64);
+  // the memory layer still serves true bytes; nothing truncated was kept
+  const sources = await expectTrueTiles(page, first);
+  expect(Object.keys(sources).every((k) => k === 'sw-memory' || k === 'batch')).toBe(true);
   // a reload still renders (from the network this time)
   await page.reload();
   await page.evaluate(() => (globalThis as unknown as { ready: Promise<boolean> }).ready);
@@ -110,8 +157,16 @@ test('server restarted (connections cut) while the worker has batches in flight:
   await restarted.listen();
   const result = await shown;
   expect(failed(result)).toEqual([]);
-  const s = await stats(page);
-  expect(typeof s).toBe('object');
+  // The cut batch was counted and its tiles fetched alone from the new server; all 32 were misses.
+  const s = await waitForStats(page, (x) => Number(x['in_flight']) === 0, 10_000);
+  expect(Number(s['total_requests'])).toBe(32);
+  expect(Number(s['cache_misses'])).toBe(32);
+  expect(Number(s['batch_failures'])).toBeGreaterThanOrEqual(1);
+  expect(Number(s['network_fetches']) + Number(s['fallbacks'])).toBeGreaterThanOrEqual(1);
+  expectCountersAddUp(s);
+  // No layer kept a piece of the cut stream: every tile is whole, from the worker's own caches.
+  const sources = await expectTrueTiles(page, result);
+  expect(Object.keys(sources).every((k) => k === 'sw-memory' || k === 'sw-cache')).toBe(true);
 });
 
 test('the worker never caches an error: after the origin recovers the page gets the true tile', async ({
