@@ -55,16 +55,25 @@ export interface TileAccelerator {
   readonly workbox: Workbox | undefined;
 }
 
-const SW_OPTION_KEYS = [
-  'server',
-  'tileRoutes',
-  'videoRoutes',
-  'batch',
-  'network',
-  'cache',
-  'prefetch',
-  'video',
-] as const;
+/**
+ * Every option the worker reads, one entry per key of its options type: a
+ * key added to `TileAcceleratorOptions` and not listed here fails to compile,
+ * so no documented worker option is silently dropped from the script URL.
+ */
+const SW_OPTIONS: { readonly [K in keyof Required<TileAcceleratorOptions>]: true } = {
+  server: true,
+  tileRoutes: true,
+  cacheControl: true,
+  videoRoutes: true,
+  batch: true,
+  network: true,
+  cache: true,
+  prefetch: true,
+  video: true,
+};
+
+/** The keys `scriptUrlWithOptions` forwards to the worker. */
+export const SW_OPTION_KEYS = Object.keys(SW_OPTIONS) as ReadonlyArray<keyof TileAcceleratorOptions>;
 
 /** The worker reads its options from its script URL, so a restarted worker gets them back. */
 export function scriptUrlWithOptions(swUrl: string, o: TileAcceleratorOptions): string {

@@ -207,7 +207,7 @@ describe('Batcher', () => {
   it('retries a 5xx ERROR frame alone and passes a 4xx ERROR frame through', async () => {
     const s = fakeServer({
       tiles: { '1/0/0.png': 'a', '1/1/0.png': 'b' },
-      errorFrames: { '1/0/0.png': 502, '1/1/0.png': 403 },
+      errorFrames: { '1/0/0.png': 502, '1/1/0.png': 413 },
     });
     const b = batcher(s.fetch);
     const [a, f] = await Promise.all([
@@ -215,8 +215,23 @@ describe('Batcher', () => {
       b.request(req('1/1/0.png'), live()),
     ]);
     expect(dec.decode(a.body)).toBe('a');
-    expect(f.status).toBe(403);
+    expect(f.status).toBe(413);
     expect(s.singles).toEqual(['http://srv.test/api/tiles/ds/1/0/0.png']);
+  });
+
+  it('rejects a 401/403 ERROR frame FORBIDDEN/UNAUTHORIZED instead of answering it, and does not fetch it alone', async () => {
+    const s = fakeServer({
+      tiles: { '1/0/0.png': 'a', '1/1/0.png': 'b', '1/0/1.png': 'c' },
+      errorFrames: { '1/1/0.png': 403, '1/0/1.png': 401 },
+    });
+    const b = batcher(s.fetch);
+    const [a, f, u] = await Promise.allSettled(
+      ['1/0/0.png', '1/1/0.png', '1/0/1.png'].map((k) => b.request(req(k), live())),
+    );
+    expect(a.status === 'fulfilled' && dec.decode(a.value.body)).toBe('a');
+    expect(f.status === 'rejected' && isTileError(f.reason, 'FORBIDDEN')).toBe(true);
+    expect(u.status === 'rejected' && isTileError(u.reason, 'UNAUTHORIZED')).toBe(true);
+    expect(s.singles).toEqual([]);
   });
 
   it('retries single fetches on 503 with backoff and gives the last answer when retries run out', async () => {

@@ -1,7 +1,8 @@
 import { BATCH_MEDIA_TYPE, type BatchFrame, readBatchFrames } from '../protocol/batchFraming.js';
 import { TileError } from '../protocol/errors.js';
 import { TILE_GENERATION_HEADER } from '../protocol/swMessages.js';
-import { fetchSingleTile, type SingleFetchOptions } from './fetchSingleTile.js';
+import { authError, fetchSingleTile, isAuthStatus, type SingleFetchOptions } from './fetchSingleTile.js';
+import { Semaphore } from './Semaphore.js';
 import { notFound, type TileResult } from './TileResult.js';
 
 export type Priority = 'visible' | 'prefetch';
@@ -15,6 +16,12 @@ export interface BatchItemRequest {
   /** Single-tile URL for fallbacks. */
   url: string;
   priority: Priority;
+  /**
+   * The page request's `Authorization` header: forwarded on the batch and
+   * single fetches, and such a tile is batched only with tiles carrying the
+   * same value (never mixing auth contexts in one request).
+   */
+  authorization?: string | undefined;
 }
 
 export interface BatcherOptions extends SingleFetchOptions {
@@ -26,6 +33,8 @@ export interface BatcherOptions extends SingleFetchOptions {
   method: 'POST' | 'GET';
   /** Deadline of a whole batch response. */
   timeoutMs: number;
+  /** Single fetches in flight at once for keys a batch did not answer (default 6). */
+  fallbackConcurrency?: number;
   onBatch?(size: number): void;
   onBatchFailure?(error: unknown): void;
   onGeneration?(dataset: string, generation: string): void;
@@ -53,18 +62,28 @@ interface Group {
   opened: number;
 }
 
+/** The group of a tile: its batch route and auth context (tiles of different credentials never share a batch). */
+const groupKey = (r: BatchItemRequest) =>
+  r.authorization === undefined ? r.batchUrl! : `${r.batchUrl!}\n${r.authorization}`;
+
 /**
  * Gathers tile misses for a short window and sends them as one binary
  * streamed batch; each waiter resolves when its frame arrives. Keys the
  * batch does not answer (failed request, ERROR frame with a 5xx, truncated
- * stream) fall back to single-tile fetches with retries and backoff.
+ * stream) fall back to single-tile fetches with retries and backoff, at
+ * most `fallbackConcurrency` at once. A 401/403 (batch or frame) is no
+ * answer: those tiles reject `UNAUTHORIZED`/`FORBIDDEN` for the caller's
+ * fail-safe, and are not fetched alone.
  */
 export class Batcher {
   private readonly groups = new Map<string, Group>();
   private visibleOpen = 0;
   private readonly idleListeners = new Set<() => void>();
+  private readonly fallbackLimit: Semaphore;
 
-  constructor(private readonly o: BatcherOptions) {}
+  constructor(private readonly o: BatcherOptions) {
+    this.fallbackLimit = new Semaphore(o.fallbackConcurrency ?? 6);
+  }
 
   /** Visible tiles asked and not answered yet (queued or in flight). */
   get busy(): number {
@@ -107,7 +126,7 @@ export class Batcher {
         detach: () => {},
       };
       const onAbort = () => {
-        const group = this.groups.get(req.batchUrl!);
+        const group = this.groups.get(groupKey(req));
         if (!item.batch && group) {
           // Still waiting for its window: the tile simply leaves the batch.
           const i = group.items.indexOf(item);
@@ -118,19 +137,19 @@ export class Batcher {
         item.reject(new TileError('ABORTED', 'tile request aborted'));
       };
       signal.addEventListener('abort', onAbort, { once: true });
-      this.enqueue(req.batchUrl!, item);
+      this.enqueue(groupKey(req), item);
     });
   }
 
-  private enqueue(batchUrl: string, item: Item): void {
-    let g = this.groups.get(batchUrl);
+  private enqueue(key: string, item: Item): void {
+    let g = this.groups.get(key);
     if (!g) {
       g = { items: [], timer: undefined, opened: performance.now() };
-      this.groups.set(batchUrl, g);
+      this.groups.set(key, g);
     }
     g.items.push(item);
     if (g.items.length >= this.o.maxTiles) {
-      this.flush(batchUrl);
+      this.flush(key);
       return;
     }
     // A viewer asks for a screenful in a burst that reaches the worker over
@@ -138,11 +157,11 @@ export class Batcher {
     const maxWait = this.o.maxWaitMs ?? this.o.windowMs * 4;
     const left = Math.max(0, g.opened + maxWait - performance.now());
     if (g.timer !== undefined) clearTimeout(g.timer);
-    g.timer = setTimeout(() => this.flush(batchUrl), Math.min(this.o.windowMs, left));
+    g.timer = setTimeout(() => this.flush(key), Math.min(this.o.windowMs, left));
   }
 
-  private flush(batchUrl: string): void {
-    const g = this.groups.get(batchUrl);
+  private flush(key: string): void {
+    const g = this.groups.get(key);
     if (!g) return;
     if (g.timer !== undefined) clearTimeout(g.timer);
     g.timer = undefined;
@@ -153,12 +172,12 @@ export class Batcher {
     const take = order.slice(0, this.o.maxTiles);
     g.items = order.slice(this.o.maxTiles);
     g.opened = performance.now();
-    if (g.items.length === 0) this.groups.delete(batchUrl);
-    else g.timer = setTimeout(() => this.flush(batchUrl), 0);
-    if (take.length > 0) void this.send(batchUrl, take);
+    if (g.items.length === 0) this.groups.delete(key);
+    else g.timer = setTimeout(() => this.flush(key), 0);
+    if (take.length > 0) void this.send(take);
   }
 
-  private async send(batchUrl: string, items: Item[]): Promise<void> {
+  private async send(items: Item[]): Promise<void> {
     const controller = new AbortController();
     const batch: InFlightBatch = { controller, open: items.length };
     const byKey = new Map<string, Item[]>();
@@ -169,7 +188,9 @@ export class Batcher {
       else byKey.set(it.req.key, [it]);
     }
     const keys = [...byKey.keys()];
-    const dataset = items[0]!.req.dataset;
+    const { dataset, authorization } = items[0]!.req;
+    const batchUrl = items[0]!.req.batchUrl!;
+    const auth: Record<string, string> = authorization === undefined ? {} : { Authorization: authorization };
     const timer = setTimeout(
       () => controller.abort(new TileError('DEADLINE_EXCEEDED', 'batch deadline passed')),
       this.o.timeoutMs,
@@ -181,6 +202,16 @@ export class Batcher {
       }
       byKey.delete(key);
     };
+    const reject = (key: string, e: unknown) => {
+      for (const it of byKey.get(key) ?? []) {
+        if (!it.settled) batch.open--;
+        it.reject(e);
+      }
+      byKey.delete(key);
+    };
+    const refuse = (e: unknown) => {
+      for (const key of [...byKey.keys()]) reject(key, e);
+    };
     this.o.onBatch?.(keys.length);
     let generation: string | undefined;
     try {
@@ -188,23 +219,29 @@ export class Batcher {
         this.o.method === 'POST'
           ? {
               method: 'POST',
-              headers: { Accept: BATCH_MEDIA_TYPE, 'Content-Type': 'application/json' },
+              headers: { ...auth, Accept: BATCH_MEDIA_TYPE, 'Content-Type': 'application/json' },
               body: JSON.stringify({ tiles: keys }),
             }
-          : { headers: { Accept: BATCH_MEDIA_TYPE } };
+          : { headers: { ...auth, Accept: BATCH_MEDIA_TYPE } };
       const url =
         this.o.method === 'POST'
           ? batchUrl
           : `${batchUrl}?${keys.map((k) => `tiles=${encodeURIComponent(k)}`).join('&')}`;
       const res = await this.o.fetch(url, { ...init, signal: controller.signal });
       const type = res.headers.get('Content-Type') ?? '';
+      if (isAuthStatus(res.status)) {
+        // The same request alone would be refused too: no single fetches.
+        void res.body?.cancel().catch(() => {});
+        refuse(authError(res.status, batchUrl));
+        return;
+      }
       if (!res.ok || !res.body || !type.startsWith(BATCH_MEDIA_TYPE)) {
         void res.body?.cancel().catch(() => {});
         throw new TileError('ORIGIN_ERROR', `batch answered ${res.status} ${type}`, { status: res.status });
       }
       generation = res.headers.get(TILE_GENERATION_HEADER) ?? undefined;
       for await (const f of readBatchFrames(res.body, controller.signal)) {
-        this.onFrame(f, dataset, generation, answer, (g) => {
+        this.onFrame(f, dataset, batchUrl, generation, answer, reject, (g) => {
           generation = g;
         });
       }
@@ -216,7 +253,7 @@ export class Batcher {
       for (const list of byKey.values()) {
         for (const it of list) {
           if (it.settled || it.signal.aborted) continue;
-          this.single(it.req, it.signal).then(it.resolve, it.reject);
+          this.single(it.req, it.signal, this.fallbackLimit).then(it.resolve, it.reject);
         }
       }
     }
@@ -225,8 +262,10 @@ export class Batcher {
   private onFrame(
     f: BatchFrame,
     dataset: string,
+    batchUrl: string,
     generation: string | undefined,
     answer: (key: string, r: TileResult) => void,
+    reject: (key: string, e: unknown) => void,
     setGeneration: (g: string) => void,
   ): void {
     switch (f.kind) {
@@ -246,6 +285,10 @@ export class Batcher {
       case 'error':
         // Server-side trouble is retried alone; a client error is the answer.
         if (f.error.status >= 500 || f.error.status === 429) return;
+        if (isAuthStatus(f.error.status)) {
+          reject(f.key, authError(f.error.status, batchUrl));
+          return;
+        }
         answer(f.key, {
           status: f.error.status,
           body: new TextEncoder().encode(JSON.stringify({ error: f.error })),
@@ -266,8 +309,8 @@ export class Batcher {
     }
   }
 
-  private single(req: BatchItemRequest, signal: AbortSignal): Promise<TileResult> {
-    return fetchSingleTile(req.url, signal, this.o).then((r) => {
+  private single(req: BatchItemRequest, signal: AbortSignal, limit?: Semaphore): Promise<TileResult> {
+    return fetchSingleTile(req.url, signal, this.o, { authorization: req.authorization, limit }).then((r) => {
       if (r.generation) this.o.onGeneration?.(req.dataset, r.generation);
       return r;
     });

@@ -81,6 +81,7 @@ export class TileAccelerator {
       retries: o.network.retries,
       backoffBaseMs: o.network.backoffBaseMs,
       singleTimeoutMs: o.network.timeoutMs,
+      fallbackConcurrency: o.network.fallbackConcurrency,
       onBatch: (n) => {
         this.counters.inc('batches');
         this.counters.inc('batch_tiles', n);

@@ -31,8 +31,17 @@ export interface TileAcceleratorOptions {
     /** Deadline for a whole batch response (ms). */
     timeoutMs?: number;
   };
-  /** Single-tile fetches (fallback): retries and per-attempt deadline. */
-  network?: { retries?: number; backoffBaseMs?: number; timeoutMs?: number };
+  /** Single-tile fetches (fallback): retries, per-attempt deadline, and how many run at once. */
+  network?: {
+    retries?: number;
+    backoffBaseMs?: number;
+    timeoutMs?: number;
+    /**
+     * Single fetches in flight at once when a batch failed or left keys
+     * unanswered (a browser's per-host limit is 6). Default 6.
+     */
+    fallbackConcurrency?: number;
+  };
   cache?: {
     /** Byte budget of the persistent cache; default `budgetFraction` of the storage quota. */
     budgetBytes?: number;
@@ -68,7 +77,7 @@ export interface ResolvedOptions {
     method: 'POST' | 'GET';
     timeoutMs: number;
   };
-  network: { retries: number; backoffBaseMs: number; timeoutMs: number };
+  network: { retries: number; backoffBaseMs: number; timeoutMs: number; fallbackConcurrency: number };
   cache: { budgetBytes: number | undefined; budgetFraction: number; memoryBytes: number; name: string };
   prefetch: {
     enabled: boolean;
@@ -112,6 +121,7 @@ export function resolveOptions(o: TileAcceleratorOptions, workerOrigin: string):
       retries: num(o.network?.retries, 2, 0, 10, 'network.retries'),
       backoffBaseMs: num(o.network?.backoffBaseMs, 100, 0, 60_000, 'network.backoffBaseMs'),
       timeoutMs: num(o.network?.timeoutMs, 15_000, 100, 600_000, 'network.timeoutMs'),
+      fallbackConcurrency: num(o.network?.fallbackConcurrency, 6, 1, 100, 'network.fallbackConcurrency'),
     },
     cache: {
       budgetBytes:
