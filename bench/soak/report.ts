@@ -1,3 +1,4 @@
+import { type BrowserTally, GRACE_MS } from './browser.js';
 import type { LoadTally } from './load.js';
 import type { SoakSample } from './server.js';
 
@@ -14,6 +15,8 @@ export interface SoakResult {
   quiet: SoakSample;
   /** After the client closed its connections. */
   afterClose: SoakSample;
+  /** The browser lane's figures; absent when it was off (SOAK_BROWSER=0 or no Chromium). */
+  browser?: BrowserTally;
 }
 
 /** Least-squares slope of y over time, per minute. */
@@ -73,8 +76,9 @@ export function renderSoak(r: SoakResult): string {
     `| cache hits / misses, evictions | ${last.hits} / ${last.misses}, ${last.evictions} | churn > 0 |`,
     `| after load, faults off 4 s: engine in flight / queued | ${r.quiet.engine.inFlight} / ${r.quiet.engine.queued} | 0 / 0 |`,
     `| after load: origin sockets (pool limit 16) | ${r.quiet.originSockets} | ≤ 16 |`,
-    `| server sockets: under load (max) / after the client closed | ${Math.max(...warm.map((x) => x.serverSockets))} / ${r.afterClose.serverSockets} | ≤ ${r.workers * 2} / 0 |`,
+    `| server sockets: under load (max) / after the client closed | ${Math.max(...warm.map((x) => x.serverSockets))} / ${r.afterClose.serverSockets} | ≤ ${r.workers * 2}${r.browser ? ' + 6 (the browser)' : ''} / 0 |`,
     `| breaker at end | ${r.quiet.engine.breaker} | closed |`,
+    ...browserRows(r.browser),
     '',
     'Method: the companion server and the mocked origin run in a child process (`--expose-gc`, sampled over IPC',
     'after a forced GC); the parent drives a seeded mix (50 % single tiles, 30 % POST batches of 8–64 tiles,',
@@ -82,6 +86,43 @@ export function renderSoak(r: SoakResult): string {
     '1 % owner cache-clears) over 1365 tiles with a 2 MiB cache (constant eviction). The origin answers 3 % of',
     'requests with 503 and cycles every 20 s through 3 s of mid-body resets on a quarter of the keys and 3 s of',
     'hangs on an eighth. Every body is compared with the bytes the origin holds.',
+    ...(r.browser
+      ? [
+          `Browser lane: headless Chromium, ${r.browser.tabs} tabs controlled by our worker (prefetch on; 1 MiB memory`,
+          'and 4 MiB persistent cache so both layers evict), each random-walking a 5 × 4 viewport of `<img>` PNG tiles',
+          'over a second 5461-tile pyramid on the same flaky origin (a step every 300–800 ms: pans, zooms, 8 % jumps,',
+          '12 % revisits) and now and then a ranged video read through the worker (bytes checked in the page). Its',
+          "watchdog counts a stall when a tab's visible tiles are pending and none completed for 30 s. At the end,",
+          'with the faults off, four viewports must load completely and a sample of loaded tiles is re-read through',
+          'the worker and compared with the origin bytes.',
+        ]
+      : ['Browser lane: off (SOAK_BROWSER=0 or no Chromium found).']),
   ];
   return lines.join('\n');
+}
+
+function browserRows(b: BrowserTally | undefined): string[] {
+  if (!b) return ['| browser lane | off | – |'];
+  const s = b.stats;
+  const e = b.statsEnd ?? s;
+  const v = (x: number | undefined) => (x === undefined ? '?' : String(x));
+  return [
+    `| browser: viewports shown (${b.tabs} tabs): pans / zooms / jumps / revisits | ${b.viewports}: ${b.steps.pan} / ${b.steps.zoom} / ${b.steps.jump} / ${b.steps.revisit} | – |`,
+    `| browser: img loads / errors (during or ≤ ${GRACE_MS / 1000} s after a reset/hang phase; other) | ${b.loads} / ${b.errors} (${b.errorsInFaults}; ${b.errorsOther}) | other 0 |`,
+    `| browser, faults off: check viewports' img loads / errors | ${b.calmLoads} / ${b.calmErrors} | errors 0 |`,
+    `| browser: worker tile requests, hit rate | ${v(e?.total_requests)}, ${e?.hit_rate ?? '?'} | – |`,
+    `| browser: worker prefetched / prefetch_used (skipped) | ${v(e?.prefetched)} / ${v(e?.prefetch_used)} (${v(e?.prefetch_skipped)}) | used > 0 |`,
+    `| browser: worker cache hits, memory / Cache Storage (coalesced) | ${v(e?.memory_hits)} / ${v(e?.cache_storage_hits)} (${v(e?.coalesced)}) | – |`,
+    `| browser: worker batches (tiles, largest) / batch failures / single fetches | ${v(e?.batches)} (${v(e?.batch_tiles)}, ${v(e?.batch_max)}) / ${v(e?.batch_failures)} / ${v(e?.network_fetches)} | – |`,
+    `| browser: worker fallbacks / quota errors / evictions | ${v(e?.fallbacks)} / ${v(e?.quota_errors)} / ${v(e?.evictions)} | – |`,
+    `| browser: video range reads ok / failed / wrong (worker video chunk hits / fetches) | ${b.video.ok} / ${b.video.failed} / ${b.video.wrong} (${v(e?.video_chunk_hits)} / ${v(e?.video_chunk_fetches)}) | wrong 0 |`,
+    `| browser: watchdog stalls (visible tiles pending, no img completed for 30 s) | ${b.stalls} | 0 |`,
+    `| browser: loaded tiles re-read through the worker: exact / failed (sources) | ${b.readbackOk} / ${b.readbackFailed} (${
+      Object.entries(b.readbackSources)
+        .map(([k, n]) => `${k}: ${n}`)
+        .join(', ') || '–'
+    }) | failed 0 |`,
+    `| browser: wrong bytes (tiles re-read + video) | ${b.wrongBytes} | 0 |`,
+    `| browser: worker in flight at the end / stats samples / page errors / unanswered polls | ${v(b.statsEnd?.in_flight)} / ${b.statsSamples} / ${b.pageErrors} / ${b.unanswered} | 0 / – / 0 / 0 |`,
+  ];
 }

@@ -1,12 +1,15 @@
 // `npm run soak` (SOAK_MINUTES, default 30): mixed load against a flaky mocked origin.
 // The server runs in its own process so its heap, RSS and event loop are measured alone.
 import { type ChildProcess, fork } from 'node:child_process';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { Agent } from 'undici';
+// @ts-expect-error plain ESM helper shared with the test configs
+import { chromiumArgs, findChromium } from '../../scripts/chromium.mjs';
+import { BrowserLane, type PhaseLog, prepareStatic } from './browser.js';
 import { loadWorker, newTally } from './load.js';
 import { renderSoak, type SoakResult } from './report.js';
 import type { SoakSample } from './server.js';
@@ -43,15 +46,38 @@ function ask<T>(child: ChildProcess, type: string): Promise<T> {
   });
 }
 
+// The browser lane (on when a Chromium is found; SOAK_BROWSER=0 turns it off, =1 requires it).
+const chromiumPath: string | undefined = process.env.SOAK_BROWSER === '0' ? undefined : await findChromium();
+if (process.env.SOAK_BROWSER === '1' && !chromiumPath) {
+  throw new Error('soak: SOAK_BROWSER=1 but no Chromium found (set CHROMIUM_PATH)');
+}
+const staticDir = chromiumPath ? await prepareStatic(root) : undefined;
+
 const child = fork(path.join(here, 'server.ts'), [], {
   execArgv: ['--expose-gc', '--import', 'tsx'],
   stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  env: { ...process.env, ...(staticDir ? { SOAK_STATIC: staticDir } : {}) },
 });
 const url = await new Promise<string>((resolve, reject) => {
   child.once('message', (m: { url: string }) => resolve(m.url));
   child.once('exit', (c) => reject(new Error(`soak server exited ${c}`)));
 });
-console.error(`soak: ${minutes} min, ${workers} client workers, server ${url}`);
+const phases: PhaseLog = [[Date.now(), 'flaky-5xx']];
+child.on('message', (m: { type: string; phase?: string; t?: number }) => {
+  if (m.type === 'phase') phases.push([m.t!, m.phase!]);
+});
+console.error(
+  `soak: ${minutes} min, ${workers} client workers, browser lane ${chromiumPath ? 'on' : 'off'}, server ${url}`,
+);
+const lane = chromiumPath ? new BrowserLane(url, phases) : undefined;
+try {
+  await lane?.open(chromiumPath!, chromiumArgs as string[]);
+} catch (e) {
+  await lane?.close();
+  child.kill();
+  if (staticDir) await rm(staticDir, { recursive: true, force: true });
+  throw e;
+}
 
 const agent = new Agent({ connections: workers * 2, keepAliveTimeout: 10_000 });
 const tally = newTally();
@@ -65,6 +91,21 @@ const until = t0 + minutes * 60_000;
 const load = Promise.all(
   Array.from({ length: workers }, (_, i) => loadWorker(url, agent, until, tally, rng(1000 + i), OWNER)),
 );
+await lane?.walk();
+// The browser lane is polled once a second (watchdog, counters), its worker's stats every 5 s.
+let polling = false;
+let polls = 0;
+const browserPoll = setInterval(() => {
+  if (!lane || polling) return;
+  polling = true;
+  const stats = polls++ % 5 === 0;
+  void lane
+    .poll()
+    .then(() => (stats ? lane.sampleStats() : undefined))
+    .finally(() => {
+      polling = false;
+    });
+}, 1_000);
 let done = false;
 void load.finally(() => {
   done = true;
@@ -82,16 +123,26 @@ while (!done) {
   const s = await ask<SoakSample>(child, 'sample');
   samples.push(s);
   console.error(
-    `soak ${((s.t - t0) / 60_000).toFixed(1)} min: ${tally.requests} req, heap ${s.heapUsedMB.toFixed(1)} MB, rss ${s.rssMB.toFixed(0)} MB, eld p99 ${s.eldP99Ms.toFixed(1)} ms, phase ${s.phase}, wrong ${tally.wrongBytes}, misses ${tally.deadlineMisses}`,
+    `soak ${((s.t - t0) / 60_000).toFixed(1)} min: ${tally.requests} req, heap ${s.heapUsedMB.toFixed(1)} MB, rss ${s.rssMB.toFixed(0)} MB, eld p99 ${s.eldP99Ms.toFixed(1)} ms, phase ${s.phase}, wrong ${tally.wrongBytes}, misses ${tally.deadlineMisses}${
+      lane
+        ? `; browser ${lane.tally.viewports} viewports, ${lane.tally.loads} loads, ${lane.tally.errors} errors, prefetched ${lane.tally.stats?.prefetched ?? '?'}, stalls ${lane.tally.stalls}`
+        : ''
+    }`,
   );
 }
 await load;
 clearInterval(watchdog);
+clearInterval(browserPoll);
+while (polling) await sleep(50);
+await lane?.stop();
 
 // Quiet period: faults off, every in-flight origin request must finish or be cut by its deadline.
 await ask(child, 'calm');
+// The browser's last checks run with the faults off (every tile must load, bytes exact).
+await lane?.finish();
 await sleep(4_000);
 const quiet = await ask<SoakSample>(child, 'sample');
+await lane?.close();
 await agent.close();
 await sleep(1_000);
 const afterClose = await ask<SoakSample>(child, 'sample');
@@ -111,7 +162,9 @@ const result: SoakResult = {
   idle,
   quiet,
   afterClose,
+  browser: lane?.tally,
 };
+if (staticDir) await rm(staticDir, { recursive: true, force: true });
 const md = renderSoak(result);
 // SOAK_REPORT: write the section to another file (e.g. to merge several runs by hand).
 const file = process.env.SOAK_REPORT
@@ -124,4 +177,6 @@ const [head, rest] = text.split('<!-- soak:begin -->');
 const tail = rest?.split('<!-- soak:end -->')[1] ?? '\n';
 await writeFile(file, `${head}<!-- soak:begin -->\n${md}\n<!-- soak:end -->${tail}`);
 console.log(md);
-process.exitCode = tally.wrongBytes + tally.deadlineMisses + tally.stalls > 0 ? 1 : 0;
+const b = lane?.tally;
+const browserFailures = b ? b.wrongBytes + b.stalls + b.calmErrors + b.readbackFailed + b.errorsOther : 0;
+process.exitCode = tally.wrongBytes + tally.deadlineMisses + tally.stalls + browserFailures > 0 ? 1 : 0;

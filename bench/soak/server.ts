@@ -1,7 +1,17 @@
 // The soak's server process: mocked flaky origin + companion server, sampled on request over IPC.
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { startStack } from '../../e2e/harness/startStack.js';
-import { allTileKeys, bytesFor, DATASET, keyHash, VIDEO_ID, videoBytes } from './dataset.js';
+import {
+  allImgKeys,
+  allTileKeys,
+  bytesFor,
+  DATASET,
+  IMG_DATASET,
+  keyHash,
+  pngFor,
+  VIDEO_ID,
+  videoBytes,
+} from './dataset.js';
 
 export interface SoakSample {
   t: number;
@@ -32,6 +42,8 @@ export const OWNER = 'soak-owner-token';
 const files: Record<string, Uint8Array> = {};
 for (const k of allTileKeys()) files[`${DATASET}/${k}`] = bytesFor(`${DATASET}/${k}`);
 files[`videos/${VIDEO_ID}`] = videoBytes();
+// The browser lane's PNG pyramid (same origin, same faults, same server cache).
+for (const k of allImgKeys()) files[`${IMG_DATASET}/${k}`] = pngFor(`${IMG_DATASET}/${k}`);
 
 const stack = await startStack({
   origin: { files, latencyMs: 8, errorRate: 0.03, errorStatus: 503, seed: 7 },
@@ -47,6 +59,8 @@ const stack = await startStack({
     ownerToken: OWNER,
     staleIfErrorMs: 0,
     negativeTtlMs: 0,
+    // The browser lane's page and the built worker (bench/soak/browser.ts prepares the directory).
+    ...(process.env.SOAK_STATIC ? { staticDir: process.env.SOAK_STATIC } : {}),
   },
 });
 
@@ -67,6 +81,8 @@ function nextPhase(): void {
     hang: phase === 'hangs' ? (k) => keyHash(k) % 8 === 0 : false,
   });
   phaseTimer = setTimeout(nextPhase, PHASES[phaseIdx]![1]);
+  // The browser lane dates its <img> errors against the fault phases.
+  process.send!({ type: 'phase', phase, t: Date.now() });
 }
 let phaseTimer = setTimeout(nextPhase, PHASES[0]![1]);
 
@@ -116,6 +132,7 @@ process.on('message', (msg: { type: string }) => {
     clearTimeout(phaseTimer);
     stack.origin.set({ resetMidBody: false, hang: false, errorRate: 0 });
     phase = 'calm';
+    process.send!({ type: 'phase', phase, t: Date.now() });
     process.send!({ type: 'calm' });
   }
   if (msg.type === 'stop') void stack.close().then(() => process.exit(0));

@@ -1,0 +1,279 @@
+// The soak's browser lane: headless Chromium, our service worker (prefetch on,
+// small caches so they churn), two tabs random-walking <img> viewports over the
+// `soakimg` pyramid. Watchdog, error dating against the origin's fault phases,
+// worker stats sampling, and a byte-exact read-back at the end.
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { cp, mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import type { SwStats } from '../../src/protocol/swMessages.js';
+import { IMG_DATASET, IMG_MAX_Z, pngFor, VIDEO_BYTES, VIDEO_ID } from './dataset.js';
+import { SOAK_PAGE } from './page.js';
+
+export const TABS = 2;
+/** An <img> error counts as explained when its request overlapped a reset/hang phase or the next GRACE_MS. */
+export const GRACE_MS = 10_000;
+const STALL_MS = 30_000;
+const READBACK = 150;
+/** Small worker caches so both layers evict all the time. */
+const WORKER_CFG = { cache: { memoryBytes: 1024 * 1024, budgetBytes: 4 * 1024 * 1024 } };
+
+export interface BrowserTally {
+  tabs: number;
+  viewports: number;
+  steps: { pan: number; zoom: number; jump: number; revisit: number };
+  loads: number;
+  errors: number;
+  /** Errors whose request overlapped a reset/hang phase (or the GRACE_MS after it). */
+  errorsInFaults: number;
+  /** The rest: during the background 3 % 503s only. */
+  errorsOther: number;
+  /** After the faults were switched off: every tile of the check viewports must load. */
+  calmLoads: number;
+  calmErrors: number;
+  stalls: number;
+  /** Polls the page did not answer within 10 s. */
+  unanswered: number;
+  readback: number;
+  readbackOk: number;
+  readbackFailed: number;
+  readbackSources: Record<string, number>;
+  wrongBytes: number;
+  video: { reads: number; ok: number; wrong: number; failed: number };
+  pageErrors: number;
+  stats?: SwStats;
+  statsEnd?: SwStats;
+  statsSamples: number;
+}
+
+export function newBrowserTally(): BrowserTally {
+  return {
+    tabs: TABS,
+    viewports: 0,
+    steps: { pan: 0, zoom: 0, jump: 0, revisit: 0 },
+    loads: 0,
+    errors: 0,
+    errorsInFaults: 0,
+    errorsOther: 0,
+    calmLoads: 0,
+    calmErrors: 0,
+    stalls: 0,
+    unanswered: 0,
+    readback: 0,
+    readbackOk: 0,
+    readbackFailed: 0,
+    readbackSources: {},
+    wrongBytes: 0,
+    video: { reads: 0, ok: 0, wrong: 0, failed: 0 },
+    pageErrors: 0,
+    statsSamples: 0,
+  };
+}
+
+interface PageState {
+  viewports: number;
+  steps: BrowserTally['steps'];
+  loads: number;
+  errors: number;
+  pending: number;
+  lastCompletion: number;
+  video: BrowserTally['video'];
+  newErrors: Array<{ url: string; start: number; end: number; abandoned: boolean }>;
+}
+
+/** Fault phases as the server process reports them: [start, phase]. */
+export type PhaseLog = Array<[number, string]>;
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    p,
+    new Promise<undefined>((r) => {
+      timer = setTimeout(() => r(undefined), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
+
+/** The page, the built worker and page library in a temp dir the soak server serves. */
+export async function prepareStatic(root: string): Promise<string> {
+  const pub = path.join(root, 'dist/public');
+  for (const f of ['tile-sw.js', 'tile-accelerator.js']) {
+    if (!existsSync(path.join(pub, f))) {
+      throw new Error(
+        `soak: dist/public/${f} is missing; run \`npm run build\` first (or SOAK_BROWSER=0 for the Node lanes only)`,
+      );
+    }
+  }
+  const dir = await mkdtemp(path.join(tmpdir(), 'tile-soak-static-'));
+  await cp(pub, dir, { recursive: true });
+  await writeFile(path.join(dir, 'soak.html'), SOAK_PAGE);
+  return dir;
+}
+
+function faultWindows(phases: PhaseLog, now: number): Array<[number, number]> {
+  const out: Array<[number, number]> = [];
+  for (let i = 0; i < phases.length; i++) {
+    const [t, p] = phases[i]!;
+    if (p !== 'resets' && p !== 'hangs') continue;
+    const end = phases[i + 1]?.[0] ?? now;
+    out.push([t, end + GRACE_MS]);
+  }
+  return out;
+}
+
+export class BrowserLane {
+  readonly tally = newBrowserTally();
+  private browser?: Browser;
+  private pages: Page[] = [];
+  private readonly states: PageState[] = [];
+  private stallOpen: boolean[] = [];
+  private pendingErrors: PageState['newErrors'] = [];
+
+  constructor(
+    private readonly url: string,
+    private readonly phases: PhaseLog,
+  ) {}
+
+  /** Launches Chromium and opens the tabs, each controlled by the worker (no load yet). */
+  async open(chromiumPath: string, args: string[]): Promise<void> {
+    this.browser = await chromium.launch({ executablePath: chromiumPath, args, headless: true });
+    const context = await this.browser.newContext({ viewport: { width: 400, height: 300 } });
+    const q = new URLSearchParams({
+      cfg: JSON.stringify(WORKER_CFG),
+      dataset: IMG_DATASET,
+      maxz: String(IMG_MAX_Z),
+      video: VIDEO_ID,
+      vbytes: String(VIDEO_BYTES),
+    });
+    for (let i = 0; i < TABS; i++) {
+      const page = await context.newPage();
+      page.on('pageerror', () => this.tally.pageErrors++);
+      await page.goto(`${this.url}/soak.html?${q}`);
+      if (!(await page.evaluate('window.ready')))
+        throw new Error('soak: the worker did not take control of the page');
+      this.pages.push(page);
+      this.stallOpen.push(false);
+    }
+  }
+
+  /** Starts the random walks (seeded per tab). */
+  async walk(): Promise<void> {
+    for (const [i, p] of this.pages.entries()) await p.evaluate(`window.soak.start(${4242 + i})`);
+  }
+
+  /** Once a second: page counters, error dating, the watchdog. */
+  async poll(): Promise<void> {
+    for (const [i, page] of this.pages.entries()) {
+      const s = (await withTimeout(
+        page.evaluate('window.soak.state()').catch(() => undefined),
+        10_000,
+      )) as PageState | undefined;
+      if (!s) {
+        this.tally.unanswered++;
+        continue;
+      }
+      this.states[i] = s;
+      this.pendingErrors.push(...s.newErrors);
+      const stuck = s.pending > 0 && Date.now() - s.lastCompletion > STALL_MS;
+      if (stuck && !this.stallOpen[i]) this.tally.stalls++;
+      this.stallOpen[i] = stuck;
+    }
+    this.sum();
+  }
+
+  /** Worker counters (one worker serves both tabs). */
+  async sampleStats(): Promise<SwStats | undefined> {
+    const s = (await withTimeout(
+      this.pages[0]!.evaluate('window.acc.stats()').catch(() => undefined),
+      10_000,
+    )) as SwStats | undefined;
+    if (s) {
+      this.tally.stats = s;
+      this.tally.statsSamples++;
+    }
+    return s;
+  }
+
+  private sum(): void {
+    const t = this.tally;
+    const live = this.states.filter(Boolean);
+    t.viewports = live.reduce((a, s) => a + s.viewports, 0);
+    t.loads = live.reduce((a, s) => a + s.loads, 0);
+    t.errors = live.reduce((a, s) => a + s.errors, 0);
+    for (const k of ['pan', 'zoom', 'jump', 'revisit'] as const)
+      t.steps[k] = live.reduce((a, s) => a + s.steps[k], 0);
+    for (const k of ['reads', 'ok', 'wrong', 'failed'] as const)
+      t.video[k] = live.reduce((a, s) => a + s.video[k], 0);
+  }
+
+  /** Stops the walks; dates every error against the fault phases. */
+  async stop(): Promise<void> {
+    for (const p of this.pages)
+      await withTimeout(
+        p.evaluate('window.soak.stop()').catch(() => {}),
+        10_000,
+      );
+    await this.poll();
+    const windows = faultWindows(this.phases, Date.now());
+    for (const e of this.pendingErrors) {
+      if (windows.some(([a, b]) => e.start < b && e.end >= a)) this.tally.errorsInFaults++;
+      else this.tally.errorsOther++;
+    }
+    this.pendingErrors = [];
+  }
+
+  /**
+   * With the faults off: a few viewports (seen and unseen) must load completely,
+   * then a sample of loaded tiles is read back through the worker, byte-checked.
+   */
+  async finish(): Promise<void> {
+    const page = this.pages[0]!;
+    const views: Array<[number, number, number]> = [
+      [2, 0, 0],
+      [IMG_MAX_Z, 17, 23],
+      [IMG_MAX_Z, 40, 9],
+      [IMG_MAX_Z - 1, 3, 28],
+    ];
+    for (const [z, x, y] of views) {
+      const r = (await withTimeout(page.evaluate(`window.soak.showAndWait(${z}, ${x}, ${y})`), 30_000)) as
+        | [number, number]
+        | undefined;
+      if (!r) {
+        this.tally.stalls++;
+        continue;
+      }
+      this.tally.calmLoads += r[0];
+      this.tally.calmErrors += r[1];
+    }
+    const rows = (await withTimeout(page.evaluate(`window.soak.readback(${READBACK}, 99)`), 120_000)) as
+      | Array<[string, number, string, string | null]>
+      | undefined;
+    for (const [url, status, sha, source] of rows ?? []) {
+      this.tally.readback++;
+      if (status !== 200) {
+        this.tally.readbackFailed++;
+        continue;
+      }
+      const key = url.replace('/api/tiles/', '');
+      const want = createHash('sha256').update(pngFor(key)).digest('hex');
+      if (sha === want) this.tally.readbackOk++;
+      else this.tally.wrongBytes++;
+      const src = source ?? 'unknown';
+      this.tally.readbackSources[src] = (this.tally.readbackSources[src] ?? 0) + 1;
+    }
+    this.tally.wrongBytes += this.tally.video.wrong;
+    // Prefetch started by the check viewports may still run: give it up to 10 s to drain.
+    for (let i = 0; i < 20; i++) {
+      this.tally.statsEnd = await this.sampleStats();
+      if (this.tally.statsEnd?.in_flight === 0) break;
+      await sleep(500);
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.browser?.close().catch(() => {});
+  }
+}
