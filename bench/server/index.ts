@@ -68,13 +68,14 @@ export async function cacheHit(ctx: BenchContext, root: string): Promise<string>
     await getBody(pool, `/api/tiles/hit/${key}`); // warm: the timed runs are all memory-cache hits
     await pool.close();
     const targets = [`${nginx.url}/hit/${key}`, `${bare.url}/`, `${ours.url}/api/tiles/hit/${key}`];
+    const pids = [nginx.pid, bare.pid, ours.pid];
     // One unmeasured second each first: JIT warm-up and connection set-up are not the steady state.
     for (const t of targets) await wrk(t, { connections: load.connections, seconds: 1 });
     const out: WrkResult[][] = [[], [], []];
     for (let r = 0; r < rounds; r++) {
       for (let i = 0; i < 3; i++) {
         const t = (r + i) % 3;
-        out[t]!.push(await wrk(targets[t]!, load));
+        out[t]!.push(await wrk(targets[t]!, { ...load, pid: pids[t] }));
       }
     }
     return out;
@@ -82,22 +83,23 @@ export async function cacheHit(ctx: BenchContext, root: string): Promise<string>
   const [ngx, node, us] = runs as [WrkResult[], WrkResult[], WrkResult[]];
   const ratio = (a: WrkResult[], b: WrkResult[]) => a.map((x, i) => x.rps / b[i]!.rps);
   const range = (xs: number[]) => `${fmt(Math.min(...xs), 2)}–${fmt(Math.max(...xs), 2)}`;
+  const cpu = (r: WrkResult[]) => median(r.map((x) => x.cpuUsPerRequest));
   const row = (name: string, r: WrkResult[]) =>
-    `| ${name} | ${fmt(median(r.map((x) => x.rps)))} | ${fmt(median(ratio(r, ngx)), 2)}× | ${fmt(median(r.map((x) => x.latencyP99Ms)), 2)} | ${r.reduce((a, x) => a + x.errors, 0)} |`;
+    `| ${name} | ${fmt(median(r.map((x) => x.rps)))} | ${fmt(median(ratio(r, ngx)), 2)}× | ${fmt(cpu(r), 1)} | ${fmt(cpu(ngx) / cpu(r), 2)}× | ${fmt(median(r.map((x) => x.latencyP99Ms)), 2)} | ${r.reduce((a, x) => a + x.errors, 0)} |`;
   const vsNginx = ratio(us, ngx);
   const vsNode = ratio(us, node);
   return [
     '### 1. Cache-hit single tile (15 KiB), requests/s',
     '',
-    `wrk -t1 -c50 -d${seconds}s per run after a 1 s warm-up run each; every server is one process; ${rounds} rounds, the three servers measured in turn in each (rotating order); medians over the rounds, ratios within each round. Target: ours ≥ 0.6× nginx.`,
+    `wrk -t1 -c50 -d${seconds}s per run after a 1 s warm-up run each; every server is one process; ${rounds} rounds, the three servers measured in turn in each (rotating order); medians over the rounds, ratios within each round. CPU is the serving process's user + system time (all its threads, from /proc) per request: on a shared machine it moves far less than req/s, and nginx / it is the req/s ratio when each server has a whole core. Target: ours ≥ 0.6× nginx.`,
     '',
-    '| server | req/s | vs nginx | p99 ms | errors |',
-    '| --- | ---: | ---: | ---: | ---: |',
+    '| server | req/s | vs nginx | CPU µs per request | per-core capacity vs nginx | p99 ms | errors |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
     row('nginx (1 worker, sendfile, from disk): the limit', ngx),
     row('bare node:http returning a buffer: Node ceiling', node),
     row('**companion server, memory-cache hit**', us),
     '',
-    `Ours / nginx = **${fmt(median(vsNginx), 2)}×** (rounds: ${range(vsNginx)}); ours / bare Node = ${fmt(median(vsNode), 2)}× (${range(vsNode)}); bare Node / nginx = ${fmt(median(ratio(node, ngx)), 2)}×.`,
+    `Ours / nginx = **${fmt(median(vsNginx), 2)}×** (rounds: ${range(vsNginx)}); ours / bare Node = ${fmt(median(vsNode), 2)}× (${range(vsNode)}); bare Node / nginx = ${fmt(median(ratio(node, ngx)), 2)}×. Per core (CPU per request): ours ${fmt(cpu(ngx) / cpu(us), 2)}× nginx, ${fmt(cpu(node) / cpu(us), 2)}× bare Node.`,
   ].join('\n');
 }
 

@@ -2,7 +2,7 @@
 // the client, nginx (Debian package) as the "limit on this machine" baseline.
 // Everything listens on 127.0.0.1 and is stopped by the caller.
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,13 +26,40 @@ export interface WrkResult {
   rps: number;
   latencyP99Ms: number;
   errors: number;
+  /** CPU time (user + system, all threads) of the measured server per request, µs; NaN without a pid. */
+  cpuUsPerRequest: number;
+}
+
+/** utime + stime of a process in clock ticks (Linux /proc; 100 per second here). */
+function cpuTicks(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name (which may hold spaces): state is field 3, utime 14, stime 15.
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return Number(f[11]) + Number(f[12]);
+}
+
+const TICKS_PER_SEC = 100;
+
+/** Children of `pid` (nginx's worker under its master). */
+export function childPids(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8')
+      .trim()
+      .split(/\s+/)
+      .filter(Boolean)
+      .map(Number);
+  } catch {
+    return [];
+  }
 }
 
 /** Runs wrk against one URL; `-t1` keeps the load generator to one core. */
 export async function wrk(
   url: string,
-  o: { connections: number; seconds: number; threads?: number },
+  o: { connections: number; seconds: number; threads?: number; pid?: number },
 ): Promise<WrkResult> {
+  // On a shared machine req/s moves with everyone else's load; CPU per request much less.
+  const cpu0 = o.pid === undefined ? Number.NaN : cpuTicks(o.pid);
   const { stdout } = await execFileP('wrk', [
     `-t${o.threads ?? 1}`,
     `-c${o.connections}`,
@@ -47,11 +74,16 @@ export async function wrk(
   const sockErr = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(stdout);
   const errors = non2xx + (sockErr ? sockErr.slice(1).reduce((a, b) => a + Number(b), 0) : 0);
   if (!Number.isFinite(rps)) throw new Error(`wrk printed no rate:\n${stdout}`);
-  return { rps, latencyP99Ms: p99 ? Number(p99[1]) * scale : Number.NaN, errors };
+  const requests = Number(/(\d+) requests in/.exec(stdout)?.[1] ?? Number.NaN);
+  const cpuUsPerRequest =
+    o.pid === undefined ? Number.NaN : ((cpuTicks(o.pid) - cpu0) / TICKS_PER_SEC / requests) * 1e6;
+  return { rps, latencyP99Ms: p99 ? Number(p99[1]) * scale : Number.NaN, errors, cpuUsPerRequest };
 }
 
 export interface Nginx {
   url: string;
+  /** The (single) worker process, which does the serving. */
+  pid: number | undefined;
   stop(): Promise<void>;
 }
 
@@ -90,6 +122,7 @@ http {
   await waitForHttp(url, 5000);
   return {
     url,
+    pid: proc.pid === undefined ? undefined : childPids(proc.pid)[0],
     stop: async () => {
       proc.kill('SIGQUIT');
       await new Promise((r) => proc.once('exit', r));

@@ -7,6 +7,8 @@ import { createInterface } from 'node:readline';
 
 export interface Proc {
   url: string;
+  /** The process doing the serving (for CPU accounting); undefined when unknown. */
+  pid?: number;
   stop(): Promise<void>;
 }
 
@@ -44,6 +46,7 @@ export async function spawnNode(
   });
   return {
     url,
+    pid: child.pid,
     stop: async () => {
       if (child.exitCode !== null) return;
       const exited = new Promise((r) => child.once('exit', r));
