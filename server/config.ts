@@ -52,6 +52,8 @@ export interface ServerConfig {
   /** `.dds` conversions at once (the encode runs on the event loop). */
   ddsConcurrency: number;
   tileMaxAgeSec: number;
+  /** Longest a response's writes may stay blocked by a client that stopped reading; then it is cut. */
+  sendTimeoutMs: number;
   shutdownTimeoutMs: number;
   logLevel: LogLevel;
 }
@@ -190,6 +192,7 @@ export function loadConfig(env: Env = process.env): ServerConfig {
     ddsMaxPixels: int(env, 'DDS_MAX_PIXELS', 1024 * 1024, 1, 8192 * 8192),
     ddsConcurrency: int(env, 'DDS_CONCURRENCY', 2, 1, 64),
     tileMaxAgeSec: int(env, 'TILE_MAX_AGE_SEC', 86_400, 0),
+    sendTimeoutMs: int(env, 'SEND_TIMEOUT_MS', 30_000, 1, 3_600_000),
     shutdownTimeoutMs: int(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0),
     logLevel,
   };

@@ -191,6 +191,12 @@ export const CONFIG_VARS: readonly ConfigVar[] = [
     meaning: '`Cache-Control: max-age` of tile and video responses.',
   },
   {
+    name: 'SEND_TIMEOUT_MS',
+    default: '30000',
+    meaning:
+      'A response whose client takes no bytes for this long (writes blocked, no drain) is cut, freeing its origin read (nginx `send_timeout`).',
+  },
+  {
     name: 'SHUTDOWN_TIMEOUT_MS',
     default: '10000',
     meaning: 'Deadline for draining in-flight requests on SIGTERM/SIGINT.',

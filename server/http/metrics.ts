@@ -1,5 +1,6 @@
 import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import type { ServerContext } from './ServerContext.js';
+import { sendStalls } from './sendDeadline.js';
 
 /**
  * A registry per server (tests start several in one process). Values are read
@@ -29,6 +30,11 @@ export function createMetrics(ctx: ServerContext, withDefaults: boolean): Regist
     ['tile_cache_entries', 'Entries in the memory cache', () => ctx.tiles.cache.size],
     ['tile_cache_evictions_total', 'Evictions by the byte bound', () => ctx.tiles.cache.evictions],
     ['video_bytes_sent_total', 'Video bytes written to clients', () => c.videoBytes],
+    [
+      'tile_send_stalls_total',
+      'Responses cut because the client took no bytes for SEND_TIMEOUT_MS',
+      () => sendStalls(ctx),
+    ],
     ['video_cache_bytes', 'Bytes in the video chunk cache', () => ctx.video.chunks.calculatedSize],
     ['tile_dds_conversions_active', '.dds conversions running (DDS_CONCURRENCY)', () => ctx.dds.active],
     ['tile_dds_conversions_queued', '.dds conversions waiting for a slot', () => ctx.dds.queued],

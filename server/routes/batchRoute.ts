@@ -8,8 +8,10 @@ import {
 } from '../../src/protocol/batchFraming.js';
 import { isTileError, TileError } from '../../src/protocol/errors.js';
 import { requireToken } from '../http/auth.js';
-import { errorInfo, sendError, sendJson } from '../http/respond.js';
+import { drainOrClose, finishOrClose } from '../http/drainOrClose.js';
+import { errorInfo, sendError } from '../http/respond.js';
 import type { ServerContext } from '../http/ServerContext.js';
+import { sendDeadline } from '../http/sendDeadline.js';
 import type { TileResult } from '../tiles/TileService.js';
 import { type BatchItem, readBatchKeys } from './batchKeys.js';
 import { buildCacheStats } from './buildCacheStats.js';
@@ -137,7 +139,39 @@ async function answerJson(
     cache_stats: buildCacheStats(ctx, dataset),
   };
   if (Object.keys(errors).length > 0) body['errors'] = errors;
-  sendJson(res, 200, body, { Vary: 'Accept' });
+  await sendJsonSliced(res, ctx, JSON.stringify(body));
+}
+
+/** Slices of a big JSON answer: each is one socket write, so a slow reader's progress shows as `drain`s. */
+const JSON_SLICE = 64 * 1024;
+
+/**
+ * The JSON answer (up to ~4/3 × BATCH_MAX_BYTES) written in slices with
+ * backpressure under SEND_TIMEOUT_MS: one big `end(body)` would sit in the
+ * socket buffer for as long as a client that stopped reading keeps the
+ * connection open, and would show no progress to the send deadline.
+ */
+async function sendJsonSliced(res: ServerResponse, ctx: ServerContext, text: string): Promise<void> {
+  const length = Buffer.byteLength(text);
+  res.writeHead(200, {
+    Vary: 'Accept',
+    'Content-Type': 'application/json; charset=utf-8',
+    'Content-Length': length,
+    'Cache-Control': 'no-store',
+    'X-Content-Type-Options': 'nosniff',
+  });
+  const deadline = sendDeadline(ctx, res, 'batch');
+  if (length <= JSON_SLICE) res.end(text);
+  else {
+    const bytes = Buffer.from(text);
+    for (let off = 0; off < bytes.length; off += JSON_SLICE) {
+      const ok = res.write(bytes.subarray(off, off + JSON_SLICE));
+      if (!ok) await drainOrClose(res, deadline);
+      if (res.destroyed) return;
+    }
+    res.end();
+  }
+  await finishOrClose(res, deadline);
 }
 
 function frameOf(o: Outcome): BatchFrame {
@@ -179,7 +213,7 @@ async function streamBinary(
   });
   // Send the header at once so the client sees the stream open before the slowest tile.
   res.flushHeaders();
-  const w = new FrameWriter(res);
+  const w = new FrameWriter(res, sendDeadline(ctx, res, 'batch'));
   await w.write([encodeBatchHeader()]);
   const out = new FrameBatcher(w);
   let sent = 0;
@@ -207,7 +241,7 @@ async function streamBinary(
         },
       }),
     );
-    res.end();
+    await w.end();
   } catch (e) {
     if (!isTileError(e, 'ABORTED')) sendError(res, e, ctx);
   }

@@ -1,16 +1,18 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isTileError, TileError } from '../../src/protocol/errors.js';
 import { requireToken } from '../http/auth.js';
-import { drainOrClose } from '../http/drainOrClose.js';
+import { drainOrClose, finishOrClose } from '../http/drainOrClose.js';
 import { sendError } from '../http/respond.js';
 import type { ServerContext } from '../http/ServerContext.js';
+import { sendDeadline } from '../http/sendDeadline.js';
 import { parseRange } from '../video/parseRange.js';
 import { assertVideoId, type VideoReader } from '../video/VideoService.js';
 
 /**
  * `GET|HEAD /api/video/{id}` with RFC 9110 ranges. Bytes are written as the
- * origin delivers them; a slow client pauses the origin read (backpressure)
- * and a client that leaves aborts it.
+ * origin delivers them; a slow client pauses the origin read (backpressure),
+ * a client that leaves aborts it, and one that takes nothing for
+ * SEND_TIMEOUT_MS is cut (which aborts it too).
  */
 export async function videoRoute(
   req: IncomingMessage,
@@ -69,12 +71,15 @@ export async function videoRoute(
       res.end();
       return;
     }
+    const deadline = sendDeadline(ctx, res, 'video');
     for await (const piece of reader.pieces) {
       ctx.counters.videoBytes += piece.length;
-      if (!res.write(piece)) await drainOrClose(res);
-      if (ac.signal.aborted) return;
+      if (!res.write(piece)) await drainOrClose(res, deadline);
+      // Cut for a send stall: returning ends the pieces, which destroys the origin body.
+      if (ac.signal.aborted || res.destroyed) return;
     }
     res.end();
+    await finishOrClose(res, deadline);
   } catch (e) {
     if (ac.signal.aborted || isTileError(e, 'ABORTED')) {
       res.destroy();
