@@ -1,4 +1,5 @@
 import 'fake-indexeddb/auto';
+import { openDB } from 'idb';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CacheIndex, isQuotaError } from './CacheIndex.js';
 
@@ -96,5 +97,23 @@ describe('CacheIndex', () => {
     expect(isQuotaError(new TypeError('x'))).toBe(false);
     expect(isQuotaError(undefined)).toBe(false);
     expect(isQuotaError('QuotaExceededError')).toBe(false);
+  });
+
+  it('steps aside for a newer version opened elsewhere instead of blocking it', async () => {
+    const name = `test-index-${n++}`;
+    const idx = await CacheIndex.open(name);
+    await idx.put(entry('a', 10));
+    let blocked = false;
+    // Another worker version upgrading the schema: without our `blocking` handler this open never resolves.
+    const newer = await openDB(name, 2, {
+      blocked() {
+        blocked = true;
+      },
+    });
+    expect(blocked).toBe(false);
+    expect(idx.closed).toBe(true);
+    await expect(idx.get('a')).rejects.toBeDefined();
+    expect(newer.version).toBe(2);
+    newer.close();
   });
 });

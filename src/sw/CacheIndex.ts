@@ -62,12 +62,31 @@ export class CacheIndex {
   private readonly touches = new Map<string, number>();
   private touchTimer: ReturnType<typeof setTimeout> | undefined;
 
+  private closedFlag = false;
+
   private constructor(
     private readonly db: IDBPDatabase<Schema>,
     private readonly now: () => number,
   ) {}
 
+  /**
+   * True once the connection is gone: closed by us, for another context's
+   * version change (`blocking`), or by the browser (`terminated`). Every
+   * operation then rejects and the store treats the persistent layer as empty.
+   */
+  get closed(): boolean {
+    return this.closedFlag;
+  }
+
+  /**
+   * Opens (creating) the index. A newer version opened elsewhere (another
+   * worker version, another tab's code) is never blocked by this connection:
+   * it is closed at once on `versionchange`. While this open is itself blocked
+   * by an older connection it stays pending; callers on the tile path bound
+   * their wait (`TileStore`), so a stuck open costs a cache miss, not a stall.
+   */
   static async open(name: string, now: () => number = Date.now): Promise<CacheIndex> {
+    let index: CacheIndex | undefined;
     const db = await openDB<Schema>(name, 1, {
       upgrade(d) {
         const s = d.createObjectStore('entries', { keyPath: 'url' });
@@ -75,8 +94,17 @@ export class CacheIndex {
         s.createIndex('byDataset', 'dataset');
         d.createObjectStore('meta', { keyPath: 'k' });
       },
+      blocking(_current, _next, event) {
+        // Another context wants a newer version: step aside rather than block it forever.
+        if (index) index.close();
+        else (event.target as IDBDatabase).close();
+      },
+      terminated() {
+        if (index) index.closedFlag = true;
+      },
     });
-    return new CacheIndex(db, now);
+    index = new CacheIndex(db, now);
+    return index;
   }
 
   get(url: string): Promise<IndexEntry | undefined> {
@@ -255,7 +283,9 @@ export class CacheIndex {
   }
 
   close(): void {
+    this.closedFlag = true;
     if (this.touchTimer !== undefined) clearTimeout(this.touchTimer);
+    this.touchTimer = undefined;
     this.db.close();
   }
 }

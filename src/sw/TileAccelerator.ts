@@ -18,6 +18,8 @@ export interface AcceleratorEnv {
   openCache: () => Promise<BodyCache>;
   storageEstimate?: () => Promise<{ quota?: number | undefined }>;
   saveData?: () => boolean;
+  /** Opens the IndexedDB index (default `CacheIndex.open`; injected in tests). */
+  openIndex?: (name: string) => Promise<CacheIndex>;
 }
 
 interface Loaded {
@@ -27,7 +29,18 @@ interface Loaded {
   fetched: boolean;
 }
 
-type Target = Pick<TileRoute, 'url' | 'dataset' | 'key' | 'batchUrl'>;
+type Target = Pick<TileRoute, 'url' | 'dataset' | 'key' | 'batchUrl'> & {
+  /** The page request's `Authorization`; such tiles live only in memory, under their own key. */
+  authorization?: string | undefined;
+};
+
+/**
+ * The memory and coalescing key of a tile: its URL, plus the credential when
+ * the request carried one, so an answer given to one credential is never
+ * served to a request with another or none (a URL never contains a newline).
+ */
+export const tileKey = (url: string, authorization: string | undefined) =>
+  authorization === undefined ? url : `${url}\n${authorization}`;
 
 const FALLBACK_BUDGET = 256 * 1024 * 1024;
 
@@ -61,7 +74,7 @@ export class TileAccelerator {
     });
     this.store = new TileStore({
       openCache: env.openCache,
-      index: CacheIndex.open(`${o.cache.name}-index`),
+      index: (env.openIndex ?? ((name: string) => CacheIndex.open(name)))(`${o.cache.name}-index`),
       memoryBytes: o.cache.memoryBytes,
       budget: () => this.budget(),
       writeDelayMs: 30,
@@ -120,25 +133,36 @@ export class TileAccelerator {
     return this.budgetValue;
   }
 
-  /** A visible tile request: memory inline, else one coalesced load (cache, then batch). */
-  async handleTile(route: TileRoute, signal: AbortSignal, waitUntil: (p: Promise<unknown>) => void) {
+  /**
+   * A visible tile request: memory inline, else one coalesced load (cache,
+   * then batch). `authorization` is the request's own header: such a tile is
+   * fetched with it, batched and coalesced only with the same value, kept in
+   * memory under its own key and never persisted nor prefetched around.
+   */
+  async handleTile(
+    route: TileRoute,
+    signal: AbortSignal,
+    waitUntil: (p: Promise<unknown>) => void,
+    authorization?: string,
+  ) {
     this.counters.inc('total_requests');
-    const mem = this.store.memoryGet(route.url);
+    const key = tileKey(route.url, authorization);
+    const mem = this.store.memoryGet(key);
     if (mem && this.fresh(mem)) {
       this.counters.inc('cache_hits');
       this.counters.inc('memory_hits');
-      if (mem.prefetched && this.store.memoryMarkUsed(route.url)) {
+      if (mem.prefetched && this.store.memoryMarkUsed(key)) {
         this.counters.inc('prefetch_used');
         waitUntil(this.store.persistentMarkUsed(route.url).catch(() => {}));
       }
-      this.afterVisible(route);
+      this.afterVisible(authorization === undefined ? route : undefined);
       return tileResponse(mem, 'sw-memory', this.options.cacheControl);
     }
     this.visibleOpen++;
     try {
-      const joinsPrefetch = this.prefetching.has(route.url);
-      const { promise, joined } = this.coalescer.run(route.url, signal, (s) =>
-        this.load(route, s, 'visible'),
+      const joinsPrefetch = this.prefetching.has(key);
+      const { promise, joined } = this.coalescer.run(key, signal, (s) =>
+        this.load({ ...route, authorization }, s, 'visible'),
       );
       if (joined) this.counters.inc(joinsPrefetch ? 'prefetch_used' : 'coalesced');
       const r = await promise;
@@ -149,7 +173,9 @@ export class TileAccelerator {
       return tileResponse(r.result, r.result.source, this.options.cacheControl);
     } finally {
       this.visibleOpen--;
-      this.afterVisible(route);
+      // A credentialed tile's neighbours are not prefetched (the prefetcher has no
+      // credential), but as the last visible tile it still schedules the scan.
+      this.afterVisible(authorization === undefined ? route : undefined);
     }
   }
 
@@ -159,6 +185,14 @@ export class TileAccelerator {
   }
 
   private async load(t: Target, signal: AbortSignal, priority: 'visible' | 'prefetch'): Promise<Loaded> {
+    if (t.authorization !== undefined) {
+      // Credentialed: memory only, under the credential's own key; never Cache Storage.
+      if (priority === 'visible') this.counters.inc('cache_misses');
+      const result = await this.batcher.request({ ...t, priority }, signal);
+      if (result.status === 404) this.counters.inc('not_found');
+      this.store.memoryPut(tileKey(t.url, t.authorization), t.dataset, result);
+      return { result, stored: undefined, fetched: true };
+    }
     await this.store.ready(100);
     const hit = this.store.mayHave(t.url)
       ? await this.store.persistentGet(t.url).catch(() => undefined)
@@ -185,9 +219,9 @@ export class TileAccelerator {
    * no visible tile is pending (prefetch could not run before that anyway),
    * so it never competes with frames still streaming in.
    */
-  private afterVisible(route: TileRoute): void {
+  private afterVisible(route: TileRoute | undefined): void {
     if (!this.options.prefetch.enabled) return;
-    this.served.push(route);
+    if (route) this.served.push(route);
     // Bounded: under endless visible traffic only the latest tiles matter.
     if (this.served.length > 512) this.served.splice(0, this.served.length - 512);
     if (this.visibleOpen > 0 || this.prefetchScan !== undefined) return;

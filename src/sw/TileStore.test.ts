@@ -1,5 +1,6 @@
 import 'fake-indexeddb/auto';
 import { afterEach, describe, expect, it } from 'vitest';
+import { isTileError } from '../protocol/errors.js';
 import { CacheIndex } from './CacheIndex.js';
 import { SwCounters } from './SwCounters.js';
 import type { TileResult } from './TileResult.js';
@@ -220,5 +221,51 @@ describe('TileStore', () => {
     await store.put('a', 'ds', tile(10));
     expect(performance.now() - t0).toBeGreaterThanOrEqual(19);
     expect(cache.bodies.has('a')).toBe(true);
+  });
+});
+
+describe('TileStore with a stuck or closed index', () => {
+  function stuck(index: Promise<CacheIndex>) {
+    const cache = new QuotaCache();
+    const counters = new SwCounters();
+    const store = new TileStore({
+      openCache: async () => cache,
+      index,
+      memoryBytes: 10_000,
+      budget: async () => 1e6,
+      counters,
+      writeDelayMs: 1,
+      writeGroup: 100,
+      indexWaitMs: 20,
+      indexWriteWaitMs: 40,
+    });
+    return { cache, store };
+  }
+
+  it('a lookup whose index never opens is a miss after indexWaitMs, not a stall', async () => {
+    const { cache, store } = stuck(new Promise<CacheIndex>(() => {}));
+    await cache.put('a', new Response('body'));
+    expect(await store.persistentGet('a')).toBeUndefined();
+    await expect(store.persistentMarkUsed('a')).rejects.toSatisfy((e) => isTileError(e, 'DEADLINE_EXCEEDED'));
+    // The body is kept for a later lookup with a working index.
+    expect(cache.bodies.has('a')).toBe(true);
+  });
+
+  it('a write whose index never opens settles after indexWriteWaitMs, keeping the tile in memory only', async () => {
+    const { cache, store } = stuck(new Promise<CacheIndex>(() => {}));
+    await store.put('a', 'ds', tile(10));
+    expect(cache.bodies.size).toBe(0);
+    expect(store.memoryGet('a')?.status).toBe(200);
+  });
+
+  it('a closed index (another version took over) is treated as empty', async () => {
+    const index = await CacheIndex.open(`store-${n++}`);
+    const { cache, store } = stuck(Promise.resolve(index));
+    await store.put('a', 'ds', tile(10));
+    expect(cache.bodies.has('a')).toBe(true);
+    index.close();
+    expect(await store.persistentGet('a')).toBeUndefined();
+    await store.put('b', 'ds', tile(10));
+    expect(cache.bodies.has('b')).toBe(false);
   });
 });

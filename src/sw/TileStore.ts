@@ -1,4 +1,5 @@
 import { LRUCache } from 'lru-cache';
+import { TileError } from '../protocol/errors.js';
 import { type CacheIndex, type IndexEntry, isQuotaError } from './CacheIndex.js';
 import type { SwCounters } from './SwCounters.js';
 import type { TileResult } from './TileResult.js';
@@ -29,6 +30,14 @@ export interface TileStoreOptions {
   busy?: () => boolean;
   /** ...but a pending tile is written at the latest this long after it was put (ms). */
   maxDeferMs?: number;
+  /**
+   * Longest wait for the IndexedDB index on a response path (a persistent
+   * hit, a video size) before treating the tile as not cached (ms, default
+   * 250). An index open blocked by another connection must cost a miss, not a stall.
+   */
+  indexWaitMs?: number;
+  /** Longest wait for the index off the response path (writes, eviction, clear, stats; ms, default 10 s). */
+  indexWriteWaitMs?: number;
 }
 
 export type StoredTile = TileResult & { prefetched: boolean; dataset: string };
@@ -128,12 +137,51 @@ export class TileStore {
     return true;
   }
 
+  /**
+   * The index, or a DEADLINE_EXCEEDED rejection after `ms` (an open blocked
+   * by another connection's version change, a browser that never answers).
+   */
+  indexWithin(ms: number): Promise<CacheIndex> {
+    return new Promise<CacheIndex>((resolve, reject) => {
+      const t = setTimeout(
+        () => reject(new TileError('DEADLINE_EXCEEDED', `cache index not open within ${ms} ms`)),
+        ms,
+      );
+      this.o.index.then(
+        (i) => {
+          clearTimeout(t);
+          if (i.closed) reject(new TileError('UNSUPPORTED', 'cache index closed'));
+          else resolve(i);
+        },
+        (e: unknown) => {
+          clearTimeout(t);
+          reject(e);
+        },
+      );
+    });
+  }
+
+  /** The index for the response path (bounded by `indexWaitMs`). */
+  private readIndex(): Promise<CacheIndex> {
+    return this.indexWithin(this.o.indexWaitMs ?? 250);
+  }
+
+  /** The index for work off the response path (bounded by `indexWriteWaitMs`). */
+  private writeIndex(): Promise<CacheIndex> {
+    return this.indexWithin(this.o.indexWriteWaitMs ?? 10_000);
+  }
+
   /** Cache Storage lookup; refreshes the LRU order and promotes the tile to memory. */
   async persistentGet(url: string, promote = true): Promise<Entry | undefined> {
     const cache = await this.bodies();
     const res = await cache.match(url);
     if (!res) return undefined;
-    const index = await this.o.index;
+    const index = await this.readIndex().catch(() => undefined);
+    if (!index) {
+      // Not known to be budgeted right now; the body stays for a later lookup.
+      void res.body?.cancel().catch(() => {});
+      return undefined;
+    }
     const meta = await index.get(url);
     if (!meta) {
       this.forget([url]);
@@ -158,7 +206,12 @@ export class TileStore {
   }
 
   async persistentMarkUsed(url: string): Promise<boolean> {
-    return (await this.o.index).markUsed(url);
+    return (await this.readIndex()).markUsed(url);
+  }
+
+  /** Memory only (credentialed tiles): a 200 or a 404, never persisted. */
+  memoryPut(key: string, dataset: string, r: TileResult): void {
+    if (r.status === 200 || r.status === 404) this.memory?.set(key, { ...r, prefetched: false, dataset });
   }
 
   /**
@@ -220,7 +273,7 @@ export class TileStore {
       return;
     }
     try {
-      const index = await this.o.index;
+      const index = await this.writeIndex();
       const cache = await this.bodies();
       // Index first: if the worker dies between the two writes, the index
       // over-counts (harmless, evicted later) instead of leaking an unbudgeted body.
@@ -332,7 +385,7 @@ export class TileStore {
     this.evicting ??= (async () => {
       try {
         const budget = await this.o.budget();
-        const index = await this.o.index;
+        const index = await this.writeIndex();
         while ((await index.totalBytes()) > budget) await this.evictNow(budget * 0.9);
       } finally {
         this.evicting = undefined;
@@ -342,7 +395,7 @@ export class TileStore {
   }
 
   private async evictNow(target: number): Promise<void> {
-    const index = await this.o.index;
+    const index = await this.writeIndex();
     const cache = await this.bodies();
     const gone = await index.evictTo(target);
     this.forget(gone);
@@ -358,7 +411,7 @@ export class TileStore {
         if (dataset === undefined || e.dataset === dataset) this.memory.delete(url);
       }
     }
-    const index = await this.o.index;
+    const index = await this.writeIndex();
     const cache = await this.bodies();
     const gone = await index.deleteDataset(dataset, keep);
     this.forget(gone);
@@ -366,13 +419,13 @@ export class TileStore {
     return gone.length;
   }
 
-  /** The index, for small records next to the bodies (video sizes). */
+  /** The index, for small records next to the bodies (video sizes); bounded like writes. */
   indexReady(): Promise<CacheIndex> {
-    return this.o.index;
+    return this.writeIndex();
   }
 
   async usage(): Promise<{ entries: number; bytes: number }> {
-    const index = await this.o.index;
+    const index = await this.writeIndex();
     return { entries: await index.count(), bytes: await index.totalBytes() };
   }
 }

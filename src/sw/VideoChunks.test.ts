@@ -51,12 +51,14 @@ function rangedFetch(opts: { hang?: boolean } = {}) {
   return { fetch, ranges, aborted };
 }
 
-function setup(f: ReturnType<typeof rangedFetch>) {
+function setup(f: ReturnType<typeof rangedFetch>, opts: { index?: Promise<CacheIndex> } = {}) {
   const counters = new SwCounters();
-  const index = CacheIndex.open(`video-${n++}`).then((i) => {
-    indexes.push(i);
-    return i;
-  });
+  const index =
+    opts.index ??
+    CacheIndex.open(`video-${n++}`).then((i) => {
+      indexes.push(i);
+      return i;
+    });
   const store = new TileStore({
     openCache: async () => new MemoryBodyCache(),
     index,
@@ -140,5 +142,30 @@ describe('VideoChunks', () => {
     ac.abort();
     await expect(p).rejects.toBeDefined();
     expect(f.aborted).toEqual(['bytes=0-1023']);
+  });
+
+  it('gives the bytes without waiting for the store: writes go to waitUntil', async () => {
+    const f = rangedFetch();
+    const { video, store } = setup(f);
+    const puts: string[] = [];
+    // A store whose writes never finish (a write group held back by visible tiles, a stuck disk).
+    store.put = (url) => {
+      puts.push(url);
+      return new Promise<void>(() => {});
+    };
+    const kept: Promise<unknown>[] = [];
+    const res = await video.serve(get('bytes=0-3000'), URL_, (p) => kept.push(p));
+    expect(new Uint8Array(await res.arrayBuffer())).toEqual(FILE.slice(0, 3001));
+    // Every chunk fetched was handed to the store, and each write to waitUntil.
+    expect(puts.length).toBeGreaterThanOrEqual(3);
+    expect(kept.length).toBeGreaterThanOrEqual(puts.length);
+  });
+
+  it('serves a range when the cache index never opens', async () => {
+    const f = rangedFetch();
+    const { video } = setup(f, { index: new Promise<CacheIndex>(() => {}) });
+    const res = await video.serve(get('bytes=100-2000'), URL_);
+    expect(res.status).toBe(206);
+    expect(new Uint8Array(await res.arrayBuffer())).toEqual(FILE.slice(100, 2001));
   });
 });

@@ -26,6 +26,9 @@ interface VideoInfo {
   etag: string | undefined;
 }
 
+/** Hands work that must outlive the response (Cache Storage writes) to the fetch event. */
+type Keep = (p: Promise<unknown>) => void;
+
 interface Chunk {
   bytes: Uint8Array;
   info: VideoInfo;
@@ -38,6 +41,7 @@ interface Chunk {
  * fetched with ranged requests, coalesced across readers, one chunk read
  * ahead. The body is a pull stream: nothing is fetched faster than the
  * reader reads (plus the read-ahead), and a cancelled body aborts its fetch.
+ * Writes to the store run behind the bytes (`waitUntil`), never before them.
  */
 export class VideoChunks {
   private readonly coalescer = new Coalescer<Chunk>();
@@ -49,13 +53,13 @@ export class VideoChunks {
     return `${url}${url.includes('?') ? '&' : '?'}ta-chunk=${i}&ta-size=${this.o.chunkBytes}`;
   }
 
-  async serve(request: Request, url: string): Promise<Response> {
+  async serve(request: Request, url: string, keep: Keep = () => {}): Promise<Response> {
     this.o.counters.inc('video_requests');
     const spec = parseRange(request.headers.get('Range'));
     const ac = new AbortController();
     const stop = () => ac.abort(new TileError('ABORTED', 'video request aborted'));
     request.signal?.addEventListener('abort', stop, { once: true });
-    const info = await this.info(url, spec, ac.signal);
+    const info = await this.info(url, spec, ac.signal, keep);
     const span = spec ? resolveRange(spec, info.total) : { start: 0, end: info.total - 1 };
     if (!span || info.total === 0) {
       return new Response(null, {
@@ -64,7 +68,7 @@ export class VideoChunks {
       });
     }
     const { first } = chunkSpan(span.start, span.end, this.o.chunkBytes);
-    const head = await this.chunk(url, first, ac.signal);
+    const head = await this.chunk(url, first, ac.signal, keep);
     let pos = span.start;
     const end = span.end;
     const C = this.o.chunkBytes;
@@ -77,7 +81,7 @@ export class VideoChunks {
             return;
           }
           const i = Math.floor(pos / C);
-          const c = firstChunk ?? (await this.chunk(url, i, ac.signal));
+          const c = firstChunk ?? (await this.chunk(url, i, ac.signal, keep));
           firstChunk = undefined;
           const part = sliceChunk(c.bytes, i, C, pos, end);
           if (part.byteLength === 0) {
@@ -86,7 +90,7 @@ export class VideoChunks {
           }
           ctrl.enqueue(part.slice());
           pos += part.byteLength;
-          this.readAhead(url, i + 1, info.total);
+          this.readAhead(url, i + 1, info.total, keep);
           if (pos > end) ctrl.close();
         },
         cancel: () => stop(),
@@ -109,11 +113,15 @@ export class VideoChunks {
     url: string,
     spec: ReturnType<typeof parseRange>,
     signal: AbortSignal,
+    keep: Keep,
   ): Promise<VideoInfo> {
     const known = this.infos.get(url);
     if (known) return known;
-    const index = await this.o.store.indexReady();
-    const saved = await index.getMeta(`video:${url}`);
+    // Bounded like a tile lookup: a stuck index costs a ranged fetch, not a stall.
+    const saved = await this.o.store
+      .indexWithin(250)
+      .then((index) => index.getMeta(`video:${url}`))
+      .catch(() => undefined);
     if (saved) {
       const v = JSON.parse(saved) as VideoInfo;
       this.infos.set(url, v);
@@ -121,24 +129,30 @@ export class VideoChunks {
     }
     // Size unknown: fetching the first chunk the request needs tells it.
     const guess = spec && 'start' in spec ? Math.floor(spec.start / this.o.chunkBytes) : 0;
-    return (await this.chunk(url, guess, signal)).info;
+    return (await this.chunk(url, guess, signal, keep)).info;
   }
 
-  private readAhead(url: string, from: number, total: number): void {
+  private readAhead(url: string, from: number, total: number, keep: Keep): void {
     for (let i = from; i < from + this.o.prefetchAhead && i * this.o.chunkBytes < total; i++) {
       const key = this.chunkUrl(url, i);
       if (this.coalescer.has(key)) continue;
       // Own signal: read-ahead outlives the reader, but it is one chunk and bounded by the timeout.
-      void this.chunk(url, i, AbortSignal.timeout(this.o.timeoutMs)).catch(() => {});
+      void this.chunk(url, i, AbortSignal.timeout(this.o.timeoutMs), keep).catch(() => {});
     }
   }
 
-  private chunk(url: string, i: number, signal: AbortSignal): Promise<Chunk> {
+  private chunk(url: string, i: number, signal: AbortSignal, keep: Keep): Promise<Chunk> {
     const key = this.chunkUrl(url, i);
-    return this.coalescer.run(key, signal, (s) => this.loadChunk(url, key, i, s)).promise;
+    return this.coalescer.run(key, signal, (s) => this.loadChunk(url, key, i, s, keep)).promise;
   }
 
-  private async loadChunk(url: string, key: string, i: number, signal: AbortSignal): Promise<Chunk> {
+  private async loadChunk(
+    url: string,
+    key: string,
+    i: number,
+    signal: AbortSignal,
+    keep: Keep,
+  ): Promise<Chunk> {
     const known = this.infos.get(url);
     const hit = await this.o.store.persistentGet(key, false);
     if (hit && known) {
@@ -153,7 +167,7 @@ export class VideoChunks {
     });
     const cr = parseContentRange(res.headers.get('Content-Range'));
     if (res.status === 416 && cr?.total !== undefined) {
-      const info = await this.remember(url, cr.total, res);
+      const info = await this.remember(url, cr.total, res, keep);
       return { bytes: new Uint8Array(0), info, cached: false };
     }
     if (res.status !== 206 || !cr || cr.start !== r.start || cr.total === undefined) {
@@ -167,8 +181,9 @@ export class VideoChunks {
     if (bytes.byteLength !== cr.end! - cr.start! + 1) {
       throw new TileError('TRUNCATED', 'ranged video body shorter than its Content-Range', { i });
     }
-    const info = await this.remember(url, cr.total, res);
-    await this.o.store.put(
+    const info = await this.remember(url, cr.total, res, keep);
+    // Behind the bytes: the store writes in groups (>= 30 ms, longer while visible tiles are pending).
+    const stored = this.o.store.put(
       key,
       `video:${url}`,
       {
@@ -182,10 +197,11 @@ export class VideoChunks {
       false,
       false,
     );
+    keep(stored.catch(() => {}));
     return { bytes, info, cached: false };
   }
 
-  private async remember(url: string, total: number, res: Response): Promise<VideoInfo> {
+  private async remember(url: string, total: number, res: Response, keep: Keep): Promise<VideoInfo> {
     const info: VideoInfo = {
       total,
       contentType: res.headers.get('Content-Type') ?? 'application/octet-stream',
@@ -197,8 +213,12 @@ export class VideoChunks {
       await this.o.store.clear(`video:${url}`);
     }
     this.infos.set(url, info);
-    const index = await this.o.store.indexReady();
-    await index.setMeta(`video:${url}`, JSON.stringify(info));
+    keep(
+      this.o.store
+        .indexReady()
+        .then((index) => index.setMeta(`video:${url}`, JSON.stringify(info)))
+        .catch(() => {}),
+    );
     return info;
   }
 }

@@ -64,10 +64,15 @@ export function installTileAccelerator(
         // The event already finished; the work still runs, it just does not extend the lifetime.
       }
     };
+    // A fetch-based viewer's credential: forwarded, and its tiles kept apart
+    // from every other auth context (see TileAccelerator.handleTile).
+    const authorization = request.headers.get('Authorization') ?? undefined;
+    // Video chunks are shared and persisted: a credentialed range request is the browser's.
+    if (route.kind === 'video' && authorization !== undefined) return;
     const work =
       route.kind === 'tile'
-        ? acc.handleTile(route, request.signal, waitUntil)
-        : acc.video.serve(request, route.url);
+        ? acc.handleTile(route, request.signal, waitUntil, authorization)
+        : acc.video.serve(request, route.url, waitUntil);
     event.respondWith(
       work.catch((e: unknown) => {
         if (request.signal.aborted || isTileError(e, 'ABORTED')) return Response.error();
