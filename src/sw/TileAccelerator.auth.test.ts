@@ -83,6 +83,7 @@ describe('TileAccelerator and credentials', () => {
     const { acc, cache } = make(c.fetch);
     const a = await serve(acc, T, 'Bearer alice');
     expect(await a.text()).toBe('3/1/1.jpg for Bearer alice');
+    expect(a.headers.get('Cache-Control')).toBe('private, max-age=86400');
     const again = await serve(acc, T, 'Bearer alice');
     expect(again.headers.get('X-Tile-Source')).toBe('sw-memory');
     expect(await again.text()).toBe('3/1/1.jpg for Bearer alice');

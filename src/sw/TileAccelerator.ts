@@ -147,6 +147,11 @@ export class TileAccelerator {
   ) {
     this.counters.inc('total_requests');
     const key = tileKey(route.url, authorization);
+    // A credentialed answer is for this user only, as the server marks it behind API_TOKEN.
+    const cc =
+      authorization === undefined
+        ? this.options.cacheControl
+        : this.options.cacheControl.replace(/\bpublic\b/, 'private');
     const mem = this.store.memoryGet(key);
     if (mem && this.fresh(mem)) {
       this.counters.inc('cache_hits');
@@ -156,7 +161,7 @@ export class TileAccelerator {
         waitUntil(this.store.persistentMarkUsed(route.url).catch(() => {}));
       }
       this.afterVisible(authorization === undefined ? route : undefined);
-      return tileResponse(mem, 'sw-memory', this.options.cacheControl);
+      return tileResponse(mem, 'sw-memory', cc);
     }
     this.visibleOpen++;
     try {
@@ -170,7 +175,7 @@ export class TileAccelerator {
       if (joinsPrefetch)
         waitUntil(Promise.resolve(r.stored).then(() => this.store.persistentMarkUsed(route.url)));
       if (joined && !joinsPrefetch && !r.fetched) this.counters.inc('cache_hits');
-      return tileResponse(r.result, r.result.source, this.options.cacheControl);
+      return tileResponse(r.result, r.result.source, cc);
     } finally {
       this.visibleOpen--;
       // A credentialed tile's neighbours are not prefetched (the prefetcher has no
