@@ -251,6 +251,33 @@ describe('TileStore with a stuck or closed index', () => {
     expect(cache.bodies.has('a')).toBe(true);
   });
 
+  it('after one lookup ran out of time, the next ones do not wait for the stuck index again', async () => {
+    const { cache, store } = stuck(new Promise<CacheIndex>(() => {}));
+    await cache.put('a', new Response('body'));
+    expect(await store.persistentGet('a')).toBeUndefined();
+    // Settles before a 0 ms timer would fire: no new 20 ms wait.
+    const order: string[] = [];
+    const again = store.persistentMarkUsed('a').catch((e: unknown) => {
+      order.push(isTileError(e, 'DEADLINE_EXCEEDED') ? 'rejected' : 'other');
+    });
+    await new Promise((r) => setTimeout(r, 0)).then(() => order.push('timer'));
+    await again;
+    expect(order).toEqual(['rejected', 'timer']);
+  });
+
+  it('waits for a URL set that never loads once, not once per miss', async () => {
+    const { store } = stuck(new Promise<CacheIndex>(() => {}));
+    await store.ready(30);
+    let second = false;
+    void store.ready(30).then(() => {
+      second = true;
+    });
+    await Promise.resolve();
+    await Promise.resolve();
+    expect(second).toBe(true);
+    expect(store.mayHave('x')).toBe(true);
+  });
+
   it('a write whose index never opens settles after indexWriteWaitMs, keeping the tile in memory only', async () => {
     const { cache, store } = stuck(new Promise<CacheIndex>(() => {}));
     await store.put('a', 'ds', tile(10));

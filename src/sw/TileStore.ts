@@ -1,5 +1,5 @@
 import { LRUCache } from 'lru-cache';
-import { TileError } from '../protocol/errors.js';
+import { isTileError, TileError } from '../protocol/errors.js';
 import { type CacheIndex, type IndexEntry, isQuotaError } from './CacheIndex.js';
 import type { SwCounters } from './SwCounters.js';
 import type { TileResult } from './TileResult.js';
@@ -72,7 +72,10 @@ export class TileStore {
           })
         : undefined;
     this.knownLoaded = o.index
-      .then((i) => i.allUrls())
+      .then((i) => {
+        this.indexOpened = true;
+        return i.allUrls();
+      })
       .then((urls) => {
         const set = new Set(urls);
         for (const u of this.early) set.add(u);
@@ -92,14 +95,19 @@ export class TileStore {
    */
   async ready(ms: number): Promise<void> {
     if (this.known) return;
-    await new Promise<void>((resolve) => {
+    // One wait per worker, shared by every caller: an index that never opens
+    // costs the first burst `ms` once, not every later miss `ms` again.
+    this.readyWait ??= new Promise<void>((resolve) => {
       const t = setTimeout(resolve, ms);
       void this.knownLoaded.then(() => {
         clearTimeout(t);
         resolve();
       });
     });
+    await this.readyWait;
   }
+
+  private readyWait: Promise<void> | undefined;
 
   /** False only when the tile is surely not in the persistent cache (undefined: not known yet). */
   mayHave(url: string): boolean {
@@ -161,10 +169,25 @@ export class TileStore {
     });
   }
 
-  /** The index for the response path (bounded by `indexWaitMs`). */
+  /**
+   * The index for the response path (bounded by `indexWaitMs`). Once a wait
+   * has run out, later reads fail at once until the index opens: a stuck
+   * open costs one tile its bound, not every tile.
+   */
   private readIndex(): Promise<CacheIndex> {
-    return this.indexWithin(this.o.indexWaitMs ?? 250);
+    if (this.indexStuck && !this.indexOpened) {
+      return Promise.reject(new TileError('DEADLINE_EXCEEDED', 'cache index not open yet'));
+    }
+    return this.indexWithin(this.o.indexWaitMs ?? 250).catch((e: unknown) => {
+      if (isTileError(e, 'DEADLINE_EXCEEDED')) this.indexStuck = true;
+      throw e;
+    });
   }
+
+  /** A read gave up waiting for the index... */
+  private indexStuck = false;
+  /** ...until it opens. */
+  private indexOpened = false;
 
   /** The index for work off the response path (bounded by `indexWriteWaitMs`). */
   private writeIndex(): Promise<CacheIndex> {
