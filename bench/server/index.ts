@@ -104,7 +104,7 @@ export async function cacheHit(ctx: BenchContext, root: string): Promise<string>
 }
 
 export async function batchVsSingle(ctx: BenchContext, root: string): Promise<string> {
-  const rounds = ctx.quick ? 2 : 5;
+  const rounds = ctx.quick ? 3 : 5;
   const set = writeTileSet(root, 'bvs', 64 * rounds * 4 + 64, 15 * 1024);
   const origin = await startOrigin(ctx, root, 40);
   // 64 cold tiles are one origin round only when ORIGIN_CONCURRENCY >= 64; the
@@ -122,7 +122,13 @@ export async function batchVsSingle(ctx: BenchContext, root: string): Promise<st
     // Warm each server→origin pool once (a real deployment's pool is warm) with keys not measured.
     await fetchJsonBatch(one, 'bvs', set.keys.slice(-64));
     await fetchJsonBatch(oneDefault, 'bvs', set.keys.slice(-64));
-    const t = { single: 0, binary: 0, json: 0, binaryDefault: 0 };
+    // ms per round and method; the table shows medians: one round disturbed by other load moves a mean.
+    const t = {
+      single: [] as number[],
+      binary: [] as number[],
+      json: [] as number[],
+      binaryDefault: [] as number[],
+    };
     let off = 0;
     const take = () => {
       off += 64;
@@ -131,30 +137,32 @@ export async function batchVsSingle(ctx: BenchContext, root: string): Promise<st
     for (let r = 0; r < rounds; r++) {
       let s = performance.now();
       await fetchSingles(browserLike, 'bvs', take(), 6);
-      t.single += performance.now() - s;
+      t.single.push(performance.now() - s);
       s = performance.now();
       const b = await fetchBinaryBatch(one, 'bvs', take());
-      t.binary += performance.now() - s;
+      t.binary.push(performance.now() - s);
       if (b.tiles !== 64) throw new Error(`binary batch returned ${b.tiles} tiles`);
       s = performance.now();
       const j = await fetchJsonBatch(one, 'bvs', take());
-      t.json += performance.now() - s;
+      t.json.push(performance.now() - s);
       if (j !== 64) throw new Error(`JSON batch returned ${j} tiles`);
       s = performance.now();
       const d = await fetchBinaryBatch(oneDefault, 'bvs', take());
-      t.binaryDefault += performance.now() - s;
+      t.binaryDefault.push(performance.now() - s);
       if (d.tiles !== 64) throw new Error(`binary batch returned ${d.tiles} tiles`);
     }
     await browserLike.close();
     await one.close();
     await oneDefault.close();
-    const rate = (ms: number) => (64 * rounds) / (ms / 1000);
-    const row = (name: string, ms: number) =>
-      `| ${name} | ${fmt(ms / rounds, 0)} | ${fmt(rate(ms))} | ${fmt(rate(ms) / rate(t.single), 1)}× |`;
+    const single = median(t.single);
+    const row = (name: string, runs: number[]) => {
+      const ms = median(runs);
+      return `| ${name} | ${fmt(ms, 0)} | ${fmt(64 / (ms / 1000))} | ${fmt(single / ms, 1)}× |`;
+    };
     return [
       '### 2. Cold tiles through /batch vs the single-tile route (mocked origin 40 ms)',
       '',
-      `${rounds} rounds of 64 distinct cold 15 KiB tiles per method; single tiles over 6 connections (a browser's HTTP/1.1 limit); server with ORIGIN_CONCURRENCY=${CONCURRENCY} (64 cold tiles = one origin round) except the last row. Target: batch ≥ 5× single.`,
+      `${rounds} rounds of 64 distinct cold 15 KiB tiles per method (medians over the rounds); single tiles over 6 connections (a browser's HTTP/1.1 limit); server with ORIGIN_CONCURRENCY=${CONCURRENCY} (64 cold tiles = one origin round) except the last row. Target: batch ≥ 5× single.`,
       '',
       '| method | ms per 64 tiles | tiles/s | vs single |',
       '| --- | ---: | ---: | ---: |',
