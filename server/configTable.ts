@@ -85,7 +85,8 @@ export const CONFIG_VARS: readonly ConfigVar[] = [
   {
     name: 'ORIGIN_CONCURRENCY',
     default: 'min(cpus*16, 256)',
-    meaning: 'Origin requests running at once over all clients (a semaphore).',
+    meaning:
+      'Origin requests running at once over all clients (a semaphore); a video stream holds one until its headers, then one of half as many stream slots.',
   },
   {
     name: 'ORIGIN_QUEUE_LIMIT',

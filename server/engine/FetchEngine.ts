@@ -22,10 +22,14 @@ export interface FetchedBytes {
 export interface EngineStats {
   /** HTTP attempts actually sent to the origin (incl. retries). */
   originRequests: number;
-  /** Attempts running now. */
+  /** Attempts running now (a streamed body counts until its headers are in). */
   inFlight: number;
   /** Waiting for a concurrency slot. */
   queued: number;
+  /** Streamed bodies (video) open now; at most `streamLimit`. */
+  streams: number;
+  /** getStream callers waiting for a stream slot. */
+  streamsQueued: number;
   /** getBytes callers that joined an existing fetch. */
   coalesced: number;
   retries: number;
@@ -42,6 +46,13 @@ export interface FetchEngineOptions {
   concurrency: number;
   /** Bounded queue; overflow -> TileError('OVERLOADED', ..., { retryAfterSec }). */
   queueLimit: number;
+  /**
+   * Streamed bodies open at once (getStream, video). A stream holds a
+   * concurrency slot only until its headers arrive, then one of these until
+   * its body ends, so playing videos never take the slots tiles need.
+   * Default max(1, floor(concurrency / 2)).
+   */
+  streamLimit?: number;
   /** Per origin attempt (headers AND body for getBytes; headers for getStream). */
   attemptTimeoutMs: number;
   /** ORIGIN_TIMEOUT_MS: whole request incl. queue wait and retries. */
@@ -76,7 +87,7 @@ function toTileError(e: unknown): TileError {
 
 interface AttemptResult<R> {
   value: R;
-  /** A body handed to the caller: the slot is held until it ends. */
+  /** A body handed to the caller: the attempt's signal stays tied to the caller's until it ends. */
   hold?: Readable;
 }
 
@@ -87,8 +98,9 @@ interface AttemptResult<R> {
  */
 export class FetchEngine {
   readonly #origin: Origin;
-  readonly #o: Required<Omit<FetchEngineOptions, 'breaker'>>;
+  readonly #o: Required<Omit<FetchEngineOptions, 'breaker' | 'streamLimit'>>;
   readonly #limiter: ConcurrencyLimiter;
+  readonly #streams: ConcurrencyLimiter;
   readonly #breaker: CircuitBreaker;
   readonly #coalescer = new Coalescer<FetchedBytes | null>();
   readonly #latency = new LatencyWindow(1024);
@@ -117,6 +129,11 @@ export class FetchEngine {
       options.queueLimit,
       this.#o.overloadRetryAfterSec,
     );
+    this.#streams = new ConcurrencyLimiter(
+      options.streamLimit ?? Math.max(1, Math.floor(options.concurrency / 2)),
+      options.queueLimit,
+      this.#o.overloadRetryAfterSec,
+    );
     this.#breaker = new CircuitBreaker({
       ...(options.breaker ?? { failureThreshold: 5, openMs: 5000 }),
       now: this.#o.now,
@@ -139,7 +156,13 @@ export class FetchEngine {
     }
   }
 
-  /** Streamed (ranged) object for video: limited, breaker'ed, not coalesced. null = 404. */
+  /**
+   * Streamed (ranged) object for video: breaker'ed, not coalesced. null = 404.
+   * Takes a stream slot (waiting under the request deadline) for the body's
+   * whole life, and a concurrency slot only until the headers are in: a
+   * video that plays for minutes, paced by its viewer, must not hold a slot
+   * tiles need.
+   */
   async getStream(
     key: string,
     opts: { signal: AbortSignal; range?: { start: number; end?: number } },
@@ -148,7 +171,9 @@ export class FetchEngine {
     const d = withDeadline(opts.signal, this.#o.requestTimeoutMs, 'DEADLINE_EXCEEDED');
     const deadlineAt = this.#o.now() + this.#o.requestTimeoutMs;
     let handedOver = false;
+    let releaseStream: (() => void) | undefined;
     try {
+      releaseStream = await this.#streams.acquire(d.signal);
       const obj = await this.#withRetries(d.signal, deadlineAt, async (as) => {
         const o = await this.#origin.get(key, { signal: as, ...(opts.range ? { range: opts.range } : {}) });
         if (o === null || o.status === 304) {
@@ -162,11 +187,18 @@ export class FetchEngine {
         // The body outlives the request deadline (a long video), but stays tied to the caller's signal.
         handedOver = true;
         d.clearTimer();
-        finished(obj.body, () => d.clear());
+        const release = releaseStream;
+        finished(obj.body, () => {
+          d.clear();
+          release();
+        });
       }
       return obj;
     } finally {
-      if (!handedOver) d.clear();
+      if (!handedOver) {
+        d.clear();
+        releaseStream?.();
+      }
     }
   }
 
@@ -175,6 +207,8 @@ export class FetchEngine {
       originRequests: this.#originRequests,
       inFlight: this.#inFlight,
       queued: this.#limiter.queued,
+      streams: this.#streams.active,
+      streamsQueued: this.#streams.queued,
       coalesced: this.#coalesced,
       retries: this.#retries,
       failures: this.#failures,
@@ -191,6 +225,7 @@ export class FetchEngine {
     const e = new TileError('ORIGIN_UNAVAILABLE', 'fetch engine is closing');
     this.#coalescer.abortAll(e);
     this.#limiter.rejectAll(e);
+    this.#streams.rejectAll(e);
     await this.#origin.close();
   }
 
@@ -261,21 +296,16 @@ export class FetchEngine {
     this.#inFlight++;
     const t0 = performance.now();
     let held = false;
-    const done = () => {
-      this.#inFlight--;
-      release();
-    };
     try {
       const r = await run(d.signal);
       this.#latency.add(performance.now() - t0);
       this.#breaker.success(retry);
       if (r.hold) {
+        // The slot goes back below (the caller holds a stream slot instead); the attempt's
+        // signal stays tied to the caller's so leaving still aborts the body.
         held = true;
         d.clearTimer();
-        finished(r.hold, () => {
-          d.clear();
-          done();
-        });
+        finished(r.hold, () => d.clear());
       }
       return r.value;
     } catch (e) {
@@ -298,10 +328,9 @@ export class FetchEngine {
       } else this.#breaker.success(retry); // the origin answered (403, too large...): it is alive
       throw err;
     } finally {
-      if (!held) {
-        d.clear();
-        done();
-      }
+      if (!held) d.clear();
+      this.#inFlight--;
+      release();
     }
   }
 }

@@ -41,6 +41,8 @@ export function createMetrics(ctx: ServerContext, withDefaults: boolean): Regist
     ['origin_requests_total', 'Origin attempts sent', () => engine().originRequests],
     ['origin_in_flight', 'Origin attempts running', () => engine().inFlight],
     ['origin_queued', 'Waiting for an origin slot', () => engine().queued],
+    ['origin_streams_open', 'Streamed origin bodies (video) open', () => engine().streams],
+    ['origin_streams_queued', 'Video streams waiting for a stream slot', () => engine().streamsQueued],
     ['origin_coalesced_total', 'Callers that joined an existing fetch', () => engine().coalesced],
     ['origin_retries_total', 'Origin retries', () => engine().retries],
     ['origin_failures_total', 'Failed origin fetches', () => engine().failures],

@@ -136,7 +136,8 @@ describe('clients that stop reading (SEND_TIMEOUT_MS)', () => {
     // The origin saw both ranged reads aborted, and the engine holds nothing.
     await eventually(() => stack!.origin.aborted() >= 2, 'origin reads aborted');
     await engineIdle(stack);
-    expect(stack.server.context.engine.stats()).toMatchObject({ inFlight: 0, queued: 0 });
+    await eventually(() => stack!.server.context.engine.stats().streams === 0, 'no stream open');
+    expect(stack.server.context.engine.stats()).toMatchObject({ inFlight: 0, queued: 0, streamsQueued: 0 });
     // Far less than the video went out: the cut happened mid-body, not at the end.
     expect(stack.server.context.counters.videoBytes).toBeLessThan(2 * video.length);
     const t = await get(stack.serverUrl + tilePathOf(tileKey));
@@ -213,5 +214,45 @@ describe('clients that stop reading (SEND_TIMEOUT_MS)', () => {
     expect(got.equals(video.subarray(start))).toBe(true);
     expect(sendStalls(stack.server.context)).toBe(0);
     await engineIdle(stack);
+  });
+
+  it('videos being watched hold no ORIGIN_CONCURRENCY slot: tiles flow while they stream', async () => {
+    const video = randomBytes(24 * 1024 * 1024);
+    const files = tileFiles('sw', 8);
+    stack = await startFaultStack({
+      origin: { files: { ...files, 'videos/long.mp4': video } },
+      config: {
+        // One stream slot (half of 2): the viewer below keeps it for its whole playback.
+        originConcurrency: 2,
+        videoChunkBytes: 64 * 1024,
+        // A viewer that is paced, not gone: well inside the send deadline for this test.
+        sendTimeoutMs: 60_000,
+        originTimeoutMs: 10_000,
+        originAttemptTimeoutMs: 10_000,
+      },
+    });
+    const viewer = await rawRequest(stack.serverUrl, 'GET /api/video/long.mp4 HTTP/1.1\r\nRange: bytes=0-');
+    expect(viewer.status).toBe(206);
+    // A second viewer of another range waits for the stream slot (it used to take the second
+    // concurrency slot, and two viewers made every tile wait until its deadline).
+    const second = rawRequest(stack.serverUrl, 'GET /api/video/long.mp4 HTTP/1.1\r\nRange: bytes=8388608-');
+    await eventually(() => stack!.server.context.engine.stats().streamsQueued === 1, 'second viewer queued');
+    expect(stack.server.context.engine.stats()).toMatchObject({ streams: 1, inFlight: 0 });
+    // Both concurrency slots are free for tiles: every tile comes from the origin, byte-exact.
+    const keys = Object.keys(files);
+    const got = await Promise.all(keys.map((k) => get(stack!.serverUrl + tilePathOf(k))));
+    for (const [i, t] of got.entries()) {
+      expect(t.status).toBe(200);
+      expect(t.headers.get('x-tile-source')).toBe('origin');
+      expect(t.bytes.equals(Buffer.from(files[keys[i]!]!))).toBe(true);
+    }
+    expect(stack.server.context.engine.stats().streams).toBe(1);
+    // The first viewer leaves: its origin read is aborted and the slot passes to the second.
+    viewer.socket.destroy();
+    expect((await second).status).toBe(206);
+    (await second).socket.destroy();
+    await eventually(() => stack!.server.context.engine.stats().streams === 0, 'stream slots freed');
+    await eventually(() => stack!.origin.aborted() >= 2, 'both origin reads aborted');
+    expect(sendStalls(stack.server.context)).toBe(0);
   });
 });
