@@ -10,7 +10,9 @@ const files = { 'ds/0/0/0.jpg': 'tile-ds-000', 'videos/clip.mp4': 'video-bytes-0
 
 function nosniff(r: RawResponse, what: string): void {
   expect(r.headers['x-content-type-options'], what).toBe('nosniff');
-  if (r.body.length > 0) expect(r.headers['content-type'], what).toBeTruthy();
+  // Every answer but a 304 names its type (RFC 9110 §15.4.5: a 304 SHOULD NOT carry it; it has no body).
+  if (r.status === 304) expect(r.body.length, what).toBe(0);
+  else expect(r.headers['content-type'], what).toBeTruthy();
   expect(r.body.toString('latin1'), what).not.toMatch(/\n\s+at |node:internal|\/work\//);
 }
 
@@ -114,7 +116,7 @@ describe('security: auth contexts, CORS, headers, errors', () => {
     expect(r.headers['access-control-allow-origin']).toBeUndefined();
   });
 
-  it('every response carries Content-Type and nosniff: tiles, 304, 404, 405, 414, 416, stats, health, metrics', async () => {
+  it('every response carries nosniff, and Content-Type unless it is a 304: tiles, 304, 404, 405, 414, 416, stats, health, metrics', async () => {
     stack = await startFaultStack({ origin: { files }, config: { ownerToken: 'o' } });
     const tile = await rawRequest(stack.serverUrl, '/api/tiles/ds/0/0/0.jpg');
     const cases: Array<[string, string, Record<string, string>, string?]> = [

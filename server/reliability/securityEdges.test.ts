@@ -240,8 +240,18 @@ describe('security: parser rejections, stats and metrics tokens, every answer we
       const r = await rawRequest(stack.serverUrl, target, opts);
       seen[what] = r.status;
       want[what] = status;
-      if (r.status === 304 || opts?.method === 'HEAD') {
+      if (r.status === 304) {
+        // RFC 9110 §15.4.5: a 304 has no body and SHOULD NOT carry representation metadata
+        // beyond what updates caches, so no Content-Type; nosniff is still there.
         expect(r.headers['x-content-type-options'], what).toBe('nosniff');
+        expect(r.body.length, what).toBe(0);
+        continue;
+      }
+      if (opts?.method === 'HEAD') {
+        // A HEAD says what a GET would: its Content-Type, no body.
+        expect(r.headers['x-content-type-options'], what).toBe('nosniff');
+        expect(r.headers['content-type'], what).toBeTruthy();
+        expect(r.body.length, what).toBe(0);
         continue;
       }
       wellFormed(r, what);
