@@ -3,14 +3,14 @@
 // `soakimg` pyramid. Watchdog, error dating against the origin's fault phases,
 // worker stats sampling, and a byte-exact read-back at the end.
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { cp, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import type { SwStats } from '../../src/protocol/swMessages.js';
-import { IMG_DATASET, IMG_MAX_Z, pngFor, VIDEO_BYTES, VIDEO_ID } from './dataset.js';
+import { CLIP_ID, IMG_DATASET, IMG_MAX_Z, pngFor, VIDEO_BYTES, VIDEO_ID } from './dataset.js';
 import { SOAK_PAGE } from './page.js';
 
 export const TABS = 2;
@@ -43,10 +43,14 @@ export interface BrowserTally {
   readbackSources: Record<string, number>;
   wrongBytes: number;
   video: { reads: number; ok: number; wrong: number; failed: number };
+  /** <video> seeks in a real clip through the worker (playable: this Chromium decodes H.264). */
+  seek: { playable: boolean; seeks: number; seeked: number; timeouts: number; errors: number };
   pageErrors: number;
   stats?: SwStats;
   statsEnd?: SwStats;
   statsSamples: number;
+  /** Summed PSS of every Chromium process (browser, renderers, the worker's), sampled with the stats: [t, MB]. */
+  rss: Array<[number, number]>;
 }
 
 export function newBrowserTally(): BrowserTally {
@@ -68,8 +72,10 @@ export function newBrowserTally(): BrowserTally {
     readbackSources: {},
     wrongBytes: 0,
     video: { reads: 0, ok: 0, wrong: 0, failed: 0 },
+    seek: { playable: false, seeks: 0, seeked: 0, timeouts: 0, errors: 0 },
     pageErrors: 0,
     statsSamples: 0,
+    rss: [],
   };
 }
 
@@ -81,6 +87,7 @@ interface PageState {
   pending: number;
   lastCompletion: number;
   video: BrowserTally['video'];
+  seek: BrowserTally['seek'];
   newErrors: Array<{ url: string; start: number; end: number; abandoned: boolean }>;
 }
 
@@ -113,6 +120,49 @@ export async function prepareStatic(root: string): Promise<string> {
   return dir;
 }
 
+/** Proportional set size (shared pages split between the processes sharing them), MB. */
+function pssMB(pid: number): number | undefined {
+  try {
+    const m = /^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
+    return m ? Number(m[1]) / 1024 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Summed PSS (RSS where unreadable), MB, of the Chromium processes Playwright started as our children
+ * (browser, renderers, the service worker's), with all their descendants.
+ * Linux only (reads /proc); undefined elsewhere.
+ */
+export function chromiumMemMB(): number | undefined {
+  if (!existsSync('/proc/self/stat')) return undefined;
+  const parent = new Map<number, number>();
+  const rss = new Map<number, number>();
+  const comm = new Map<number, string>();
+  for (const d of readdirSync('/proc')) {
+    if (!/^[0-9]+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      parent.set(Number(d), Number(f[1]));
+      rss.set(Number(d), (Number(f[21]) * 4096) / 2 ** 20);
+      comm.set(Number(d), stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')));
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  let sum = 0;
+  for (const [pid, mb] of rss) {
+    // Find the ancestor that is our direct child: count the process if that one is a Chromium.
+    let top = pid;
+    for (let p = parent.get(top); p !== undefined && p !== process.pid && p > 1; p = parent.get(top)) top = p;
+    if (parent.get(top) === process.pid && /^(chrom|headless)/.test(comm.get(top) ?? ''))
+      sum += pssMB(pid) ?? mb;
+  }
+  return sum;
+}
+
 function faultWindows(phases: PhaseLog, now: number): Array<[number, number]> {
   const out: Array<[number, number]> = [];
   for (let i = 0; i < phases.length; i++) {
@@ -130,6 +180,7 @@ export class BrowserLane {
   private pages: Page[] = [];
   private readonly states: PageState[] = [];
   private stallOpen: boolean[] = [];
+  private lastAnswer: number[] = [];
   private pendingErrors: PageState['newErrors'] = [];
 
   constructor(
@@ -147,6 +198,7 @@ export class BrowserLane {
       maxz: String(IMG_MAX_Z),
       video: VIDEO_ID,
       vbytes: String(VIDEO_BYTES),
+      clip: CLIP_ID,
     });
     for (let i = 0; i < TABS; i++) {
       const page = await context.newPage();
@@ -156,6 +208,7 @@ export class BrowserLane {
         throw new Error('soak: the worker did not take control of the page');
       this.pages.push(page);
       this.stallOpen.push(false);
+      this.lastAnswer.push(Date.now());
     }
   }
 
@@ -172,9 +225,14 @@ export class BrowserLane {
         10_000,
       )) as PageState | undefined;
       if (!s) {
+        // A tab that does not answer for 30 s is stalled too.
         this.tally.unanswered++;
+        const stuck = Date.now() - this.lastAnswer[i]! > STALL_MS;
+        if (stuck && !this.stallOpen[i]) this.tally.stalls++;
+        this.stallOpen[i] = stuck;
         continue;
       }
+      this.lastAnswer[i] = Date.now();
       this.states[i] = s;
       this.pendingErrors.push(...s.newErrors);
       const stuck = s.pending > 0 && Date.now() - s.lastCompletion > STALL_MS;
@@ -194,6 +252,8 @@ export class BrowserLane {
       this.tally.stats = s;
       this.tally.statsSamples++;
     }
+    const mb = chromiumMemMB();
+    if (mb !== undefined) this.tally.rss.push([Date.now(), mb]);
     return s;
   }
 
@@ -207,6 +267,9 @@ export class BrowserLane {
       t.steps[k] = live.reduce((a, s) => a + s.steps[k], 0);
     for (const k of ['reads', 'ok', 'wrong', 'failed'] as const)
       t.video[k] = live.reduce((a, s) => a + s.video[k], 0);
+    for (const k of ['seeks', 'seeked', 'timeouts', 'errors'] as const)
+      t.seek[k] = live.reduce((a, s) => a + s.seek[k], 0);
+    t.seek.playable = live.some((s) => s.seek.playable);
   }
 
   /** Stops the walks; dates every error against the fault phases. */

@@ -6,6 +6,8 @@ export const DATASET = 'soak';
 export const MAX_Z = 5;
 export const VIDEO_ID = 'soak.mp4';
 export const VIDEO_BYTES = 4 * 1024 * 1024;
+/** A real H.264 clip (fixtures/video/sample.mp4) the browser lane's <video> seeks in. */
+export const CLIP_ID = 'soak-clip.mp4';
 
 /**
  * Deterministic bytes for a key (1-8 KiB, from its hash), so the load

@@ -7,9 +7,10 @@
 export const SOAK_PAGE = `<!doctype html>
 <html><head><meta charset="utf-8"><title>soak</title>
 <style>body{margin:0} #grid{line-height:0;width:240px} #grid img{width:48px;height:48px}</style></head>
-<body><div id="grid"></div>
+<body><div id="grid"></div><video id="video" muted preload="auto" width="160"></video>
 <script type="module">
   const q = new URLSearchParams(location.search);
+  const CLIP = q.get('clip');
   const cfg = JSON.parse(q.get('cfg') ?? '{}');
   const DATASET = q.get('dataset'), MAX_Z = Number(q.get('maxz')), VIDEO = q.get('video'), VIDEO_BYTES = Number(q.get('vbytes'));
   const W = 5, H = 4;
@@ -23,7 +24,39 @@ export const SOAK_PAGE = `<!doctype html>
     viewports: 0, steps: { pan: 0, zoom: 0, jump: 0, revisit: 0 }, loads: 0, errors: 0, abandonedErrors: 0,
     lastCompletion: Date.now(), errorLog: [], loaded: new Set(),
     video: { reads: 0, ok: 0, wrong: 0, failed: 0 },
+    seek: { playable: false, seeks: 0, seeked: 0, timeouts: 0, errors: 0 },
   };
+  const video = document.getElementById('video');
+  S.seek.playable = video.canPlayType('video/mp4; codecs="avc1.42E01E"') !== '';
+  let seeking = false;
+  /** A <video> seek to a random time through the worker's range cache; a media error reloads the element. */
+  async function seek() {
+    if (!S.seek.playable || seeking) return;
+    seeking = true;
+    try {
+      if (!video.src || video.error) {
+        video.src = '/api/video/' + CLIP; // setting src again reloads an element that failed
+      }
+      if (video.readyState < 1) {
+        const ok = await new Promise((r) => {
+          const t = setTimeout(() => r(false), 15000);
+          video.onloadedmetadata = () => { clearTimeout(t); r(true); };
+          video.onerror = () => { clearTimeout(t); r(false); };
+        });
+        if (!ok) { if (video.error) S.seek.errors++; else S.seek.timeouts++; return; }
+      }
+      S.seek.seeks++;
+      const done = await new Promise((r) => {
+        const t = setTimeout(() => r('timeout'), 15000);
+        video.onseeked = () => { clearTimeout(t); r('seeked'); };
+        video.onerror = () => { clearTimeout(t); r('error'); };
+        video.currentTime = rand() * Math.max(0, (video.duration || 1) - 0.1);
+      });
+      if (done === 'seeked') S.seek.seeked++;
+      else if (done === 'error') S.seek.errors++;
+      else S.seek.timeouts++;
+    } finally { seeking = false; }
+  }
   let current = [];
   let running = false;
   let rand = Math.random;
@@ -103,6 +136,7 @@ export const SOAK_PAGE = `<!doctype html>
     if (history.length > 300) history.splice(0, history.length - 300);
     void show(view.z, view.x, view.y);
     if (rand() < 0.08) void videoRead();
+    if (rand() < 0.06) void seek();
   }
   async function videoRead() {
     const start = Math.floor(rand() * (VIDEO_BYTES - 1));
@@ -131,7 +165,7 @@ export const SOAK_PAGE = `<!doctype html>
       return {
         viewports: S.viewports, steps: S.steps, loads: S.loads, errors: S.errors, abandonedErrors: S.abandonedErrors,
         pending: current.filter((r) => !r.done).length, lastCompletion: S.lastCompletion,
-        loadedUrls: S.loaded.size, video: S.video, newErrors: errors,
+        loadedUrls: S.loaded.size, video: S.video, seek: S.seek, newErrors: errors,
       };
     },
     /** Shows one viewport and waits for all of its tiles: [loaded, failed]. */

@@ -91,7 +91,8 @@ export function renderSoak(r: SoakResult): string {
           `Browser lane: headless Chromium, ${r.browser.tabs} tabs controlled by our worker (prefetch on; 1 MiB memory`,
           'and 4 MiB persistent cache so both layers evict), each random-walking a 5 × 4 viewport of `<img>` PNG tiles',
           'over a second 5461-tile pyramid on the same flaky origin (a step every 300–800 ms: pans, zooms, 8 % jumps,',
-          '12 % revisits) and now and then a ranged video read through the worker (bytes checked in the page). Its',
+          '12 % revisits), now and then a ranged video read through the worker (bytes checked in the page) and a',
+          '`<video>` seek in a real H.264 clip. Its',
           "watchdog counts a stall when a tab's visible tiles are pending and none completed for 30 s. At the end,",
           'with the faults off, four viewports must load completely and a sample of loaded tiles is re-read through',
           'the worker and compared with the origin bytes.',
@@ -99,6 +100,15 @@ export function renderSoak(r: SoakResult): string {
       : ['Browser lane: off (SOAK_BROWSER=0 or no Chromium found).']),
   ];
   return lines.join('\n');
+}
+
+/** Chromium's summed PSS; the slope is over the second half of the samples, as for the server. */
+function rssRow(b: BrowserTally): string {
+  const xs = b.rss.slice(1); // the first sample is before the walks had warmed anything
+  if (xs.length === 0) return '| browser: Chromium memory | not measured | – |';
+  const mbs = xs.map(([, mb]) => mb);
+  const half = xs.slice(Math.floor(xs.length / 2)).map(([t, mb]) => ({ t, rssMB: mb }) as SoakSample);
+  return `| browser: Chromium memory (PSS summed over its processes): first / last / max (slope, second half) | ${f1(mbs[0]!)} / ${f1(mbs.at(-1)!)} / ${f1(Math.max(...mbs))} MB (${slopePerMin(half, (x) => x.rssMB).toFixed(2)} MB/min) | flat |`;
 }
 
 function browserRows(b: BrowserTally | undefined): string[] {
@@ -116,6 +126,12 @@ function browserRows(b: BrowserTally | undefined): string[] {
     `| browser: worker batches (tiles, largest) / batch failures / single fetches | ${v(e?.batches)} (${v(e?.batch_tiles)}, ${v(e?.batch_max)}) / ${v(e?.batch_failures)} / ${v(e?.network_fetches)} | – |`,
     `| browser: worker fallbacks / quota errors / evictions | ${v(e?.fallbacks)} / ${v(e?.quota_errors)} / ${v(e?.evictions)} | – |`,
     `| browser: video range reads ok / failed / wrong (worker video chunk hits / fetches) | ${b.video.ok} / ${b.video.failed} / ${b.video.wrong} (${v(e?.video_chunk_hits)} / ${v(e?.video_chunk_fetches)}) | wrong 0 |`,
+    `| browser: \`<video>\` seeks in a real clip: asked / seeked / timed out (15 s) / media errors | ${
+      b.seek.playable
+        ? `${b.seek.seeks} / ${b.seek.seeked} / ${b.seek.timeouts} / ${b.seek.errors}`
+        : 'skipped: this Chromium cannot decode H.264'
+    } | – |`,
+    rssRow(b),
     `| browser: watchdog stalls (visible tiles pending, no img completed for 30 s) | ${b.stalls} | 0 |`,
     `| browser: loaded tiles re-read through the worker: exact / failed (sources) | ${b.readbackOk} / ${b.readbackFailed} (${
       Object.entries(b.readbackSources)

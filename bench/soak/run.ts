@@ -125,7 +125,7 @@ while (!done) {
   console.error(
     `soak ${((s.t - t0) / 60_000).toFixed(1)} min: ${tally.requests} req, heap ${s.heapUsedMB.toFixed(1)} MB, rss ${s.rssMB.toFixed(0)} MB, eld p99 ${s.eldP99Ms.toFixed(1)} ms, phase ${s.phase}, wrong ${tally.wrongBytes}, misses ${tally.deadlineMisses}${
       lane
-        ? `; browser ${lane.tally.viewports} viewports, ${lane.tally.loads} loads, ${lane.tally.errors} errors, prefetched ${lane.tally.stats?.prefetched ?? '?'}, stalls ${lane.tally.stalls}`
+        ? `; browser ${lane.tally.viewports} viewports, ${lane.tally.loads} loads, ${lane.tally.errors} errors, prefetched ${lane.tally.stats?.prefetched ?? '?'}, worker single fetches ${lane.tally.stats?.network_fetches ?? '?'} / batch failures ${lane.tally.stats?.batch_failures ?? '?'} / fallbacks ${lane.tally.stats?.fallbacks ?? '?'}, stalls ${lane.tally.stalls}`
         : ''
     }`,
   );

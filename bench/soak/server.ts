@@ -1,10 +1,12 @@
 // The soak's server process: mocked flaky origin + companion server, sampled on request over IPC.
+import { readFileSync } from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { startStack } from '../../e2e/harness/startStack.js';
 import {
   allImgKeys,
   allTileKeys,
   bytesFor,
+  CLIP_ID,
   DATASET,
   IMG_DATASET,
   keyHash,
@@ -44,6 +46,7 @@ for (const k of allTileKeys()) files[`${DATASET}/${k}`] = bytesFor(`${DATASET}/$
 files[`videos/${VIDEO_ID}`] = videoBytes();
 // The browser lane's PNG pyramid (same origin, same faults, same server cache).
 for (const k of allImgKeys()) files[`${IMG_DATASET}/${k}`] = pngFor(`${IMG_DATASET}/${k}`);
+files[`videos/${CLIP_ID}`] = readFileSync(new URL('../../fixtures/video/sample.mp4', import.meta.url));
 
 const stack = await startStack({
   origin: { files, latencyMs: 8, errorRate: 0.03, errorStatus: 503, seed: 7 },
