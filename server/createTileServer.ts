@@ -92,6 +92,7 @@ export function createTileServer(config: ServerConfig, deps: TileServerDeps = {}
     negativeTtlMs: config.negativeTtlMs,
     cacheControl: `${config.apiToken ? 'private' : 'public'}, max-age=${config.tileMaxAgeSec}`,
     convertTimeoutMs: config.originTimeoutMs + 10_000,
+    tileTimeoutMs: config.originTimeoutMs,
     // The shared layer bounds itself (each Redis call, the cold-tile lock wait); this is the outer safety net.
     sharedTimeoutMs: 2 * config.redisTimeoutMs + config.redisLockWaitMs + 100,
     now: deps.now,

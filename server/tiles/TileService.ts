@@ -32,6 +32,12 @@ export interface TileServiceOptions {
   convertTimeoutMs: number;
   /** Deadline of one shared-cache read (default 500 ms); past it the origin is asked. */
   sharedTimeoutMs?: number;
+  /**
+   * Deadline of one tile across its format fallback (ORIGIN_TIMEOUT_MS): each
+   * origin fetch has that deadline in the engine, and without this a tile
+   * falling back jpg -> png -> webp could take three of them.
+   */
+  tileTimeoutMs?: number;
   now?: () => number;
 }
 
@@ -189,11 +195,29 @@ export class TileService {
     signal: AbortSignal,
   ): Promise<TileEntry> {
     const order: TileExt[] = [coord.ext, ...RASTER_FALLBACK.filter((e) => e !== coord.ext)];
-    for (const ext of order) {
-      const got = await this.o.engine.getBytes(
-        fillTemplate(this.o.tileKeyTemplate, dataset, { ...coord, ext }),
-        signal,
-      );
+    const started = performance.now();
+    for (const [i, ext] of order.entries()) {
+      // The asked format runs under the engine's own deadline (no extra timer on the
+      // common path); a fallback gets only what is left of the tile's deadline.
+      let s = signal;
+      if (i > 0 && this.o.tileTimeoutMs !== undefined) {
+        const left = this.o.tileTimeoutMs - (performance.now() - started);
+        if (left <= 0)
+          throw new TileError('ORIGIN_TIMEOUT', 'tile deadline passed during the format fallback');
+        s = AbortSignal.any([signal, AbortSignal.timeout(Math.ceil(left))]);
+      }
+      let got: Awaited<ReturnType<TileEngine['getBytes']>>;
+      try {
+        got = await this.o.engine.getBytes(
+          fillTemplate(this.o.tileKeyTemplate, dataset, { ...coord, ext }),
+          s,
+        );
+      } catch (e) {
+        if (s !== signal && s.aborted && !signal.aborted) {
+          throw new TileError('ORIGIN_TIMEOUT', 'tile deadline passed during the format fallback');
+        }
+        throw e;
+      }
       if (got) return this.entry(got.bytes, tileContentType(ext, got.contentType), generation);
     }
     return this.entry(null, 'application/json', generation);
