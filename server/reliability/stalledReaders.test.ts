@@ -11,7 +11,7 @@ let sockets: Socket[] = [];
 let stack: Stack | undefined;
 
 /** Polls `f` until true or the deadline passes (then fails with `what`). */
-async function eventually(f: () => boolean, what: string, timeoutMs = 5_000): Promise<void> {
+async function eventually(f: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (!f()) {
     if (Date.now() > end) throw new Error(`not within ${timeoutMs} ms: ${what}`);
