@@ -22,5 +22,8 @@ export function buildEngine(
     // Tiles are small; anything bigger than the cache's largest entry (or 32 MiB) is refused.
     maxObjectBytes: Math.max(config.cacheMaxEntryBytes, 32 * 1024 * 1024),
     breaker: { failureThreshold: 20, openMs: 5_000 },
+    // Open video bodies hold pool connections for their whole life: at most half of
+    // the connections (and of the concurrency), so tiles always find a socket.
+    streamLimit: Math.max(1, Math.floor(Math.min(config.originConcurrency, config.originConnections) / 2)),
   });
 }
