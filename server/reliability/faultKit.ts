@@ -53,7 +53,7 @@ export async function engineIdle(stack: Stack, timeoutMs = 3_000): Promise<void>
   const end = Date.now() + timeoutMs;
   for (;;) {
     const s = stack.server.context.engine.stats();
-    if (s.inFlight === 0 && s.queued === 0) return;
+    if (s.inFlight === 0 && s.queued === 0 && !s.streams && !s.streamsQueued) return;
     if (Date.now() > end) throw new Error(`engine not idle after ${timeoutMs} ms: ${JSON.stringify(s)}`);
     await sleep(20);
   }
