@@ -46,6 +46,8 @@ export interface BrowserTally {
   /** <video> seeks in a real clip through the worker (playable: this Chromium decodes H.264). */
   seek: { playable: boolean; seeks: number; seeked: number; timeouts: number; errors: number };
   pageErrors: number;
+  /** The first failed <img>s of each tab fetched once more: status, error code, X-Tile-Source. */
+  probes: Record<string, number>;
   stats?: SwStats;
   statsEnd?: SwStats;
   statsSamples: number;
@@ -74,6 +76,7 @@ export function newBrowserTally(): BrowserTally {
     video: { reads: 0, ok: 0, wrong: 0, failed: 0 },
     seek: { playable: false, seeks: 0, seeked: 0, timeouts: 0, errors: 0 },
     pageErrors: 0,
+    probes: {},
     statsSamples: 0,
     rss: [],
   };
@@ -88,6 +91,7 @@ interface PageState {
   lastCompletion: number;
   video: BrowserTally['video'];
   seek: BrowserTally['seek'];
+  probes: Record<string, number>;
   newErrors: Array<{ url: string; start: number; end: number; abandoned: boolean }>;
 }
 
@@ -270,6 +274,8 @@ export class BrowserLane {
     for (const k of ['seeks', 'seeked', 'timeouts', 'errors'] as const)
       t.seek[k] = live.reduce((a, s) => a + s.seek[k], 0);
     t.seek.playable = live.some((s) => s.seek.playable);
+    t.probes = {};
+    for (const s of live) for (const [k, n] of Object.entries(s.probes)) t.probes[k] = (t.probes[k] ?? 0) + n;
   }
 
   /** Stops the walks; dates every error against the fault phases. */
@@ -279,7 +285,11 @@ export class BrowserLane {
         p.evaluate('window.soak.stop()').catch(() => {}),
         10_000,
       );
-    await this.poll();
+    // Let the last viewports' tiles (and the probes of failed ones) finish, faults still on.
+    for (let i = 0; i < 5; i++) {
+      await sleep(1_000);
+      await this.poll();
+    }
     const windows = faultWindows(this.phases, Date.now());
     for (const e of this.pendingErrors) {
       if (windows.some(([a, b]) => e.start < b && e.end >= a)) this.tally.errorsInFaults++;
@@ -334,6 +344,8 @@ export class BrowserLane {
       if (this.tally.statsEnd?.in_flight === 0) break;
       await sleep(500);
     }
+    // Last counters (seeks, probes); errors logged from here on are the check viewports', counted above.
+    await this.poll();
   }
 
   async close(): Promise<void> {

@@ -26,6 +26,24 @@ export const SOAK_PAGE = `<!doctype html>
     video: { reads: 0, ok: 0, wrong: 0, failed: 0 },
     seek: { playable: false, seeks: 0, seeked: 0, timeouts: 0, errors: 0 },
   };
+  /**
+   * What the worker answers for a tile whose <img> just failed (the first 40
+   * only): one fetch of the same URL, tallied by status, error code and source.
+   */
+  S.probes = {};
+  let probes = 0;
+  async function probe(url) {
+    if (probes++ >= 40) return;
+    let k;
+    try {
+      const res = await fetch(url);
+      const body = await res.text();
+      let code = '';
+      try { code = JSON.parse(body).error?.code ?? ''; } catch {}
+      k = res.status + (code ? ' ' + code : '') + ' (' + (res.headers.get('x-tile-source') ?? '-') + ')';
+    } catch (e) { k = 'throw ' + e.name; }
+    S.probes[k] = (S.probes[k] ?? 0) + 1;
+  }
   const video = document.getElementById('video');
   S.seek.playable = video.canPlayType('video/mp4; codecs="avc1.42E01E"') !== '';
   let seeking = false;
@@ -92,6 +110,7 @@ export const SOAK_PAGE = `<!doctype html>
           if (rec.abandoned) S.abandonedErrors++;
           else S.lastCompletion = Date.now();
           S.errorLog.push({ url, start: rec.start, end: Date.now(), abandoned: rec.abandoned });
+          void probe(url);
           res(false);
         };
       }));
@@ -165,7 +184,7 @@ export const SOAK_PAGE = `<!doctype html>
       return {
         viewports: S.viewports, steps: S.steps, loads: S.loads, errors: S.errors, abandonedErrors: S.abandonedErrors,
         pending: current.filter((r) => !r.done).length, lastCompletion: S.lastCompletion,
-        loadedUrls: S.loaded.size, video: S.video, seek: S.seek, newErrors: errors,
+        loadedUrls: S.loaded.size, video: S.video, seek: S.seek, probes: S.probes, newErrors: errors,
       };
     },
     /** Shows one viewport and waits for all of its tiles: [loaded, failed]. */

@@ -119,6 +119,11 @@ function browserRows(b: BrowserTally | undefined): string[] {
   return [
     `| browser: viewports shown (${b.tabs} tabs): pans / zooms / jumps / revisits | ${b.viewports}: ${b.steps.pan} / ${b.steps.zoom} / ${b.steps.jump} / ${b.steps.revisit} | – |`,
     `| browser: img loads / errors (during or ≤ ${GRACE_MS / 1000} s after a reset/hang phase; other) | ${b.loads} / ${b.errors} (${b.errorsInFaults}; ${b.errorsOther}) | other 0 |`,
+    `| browser: failed imgs fetched once more (first 40 per tab): answers | ${
+      Object.entries(b.probes)
+        .map(([k, n]) => `${k}: ${n}`)
+        .join(', ') || '–'
+    } | – |`,
     `| browser, faults off: check viewports' img loads / errors | ${b.calmLoads} / ${b.calmErrors} | errors 0 |`,
     `| browser: worker tile requests, hit rate | ${v(e?.total_requests)}, ${e?.hit_rate ?? '?'} | – |`,
     `| browser: worker prefetched / prefetch_used (skipped) | ${v(e?.prefetched)} / ${v(e?.prefetch_used)} (${v(e?.prefetch_skipped)}) | used > 0 |`,
