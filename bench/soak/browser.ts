@@ -311,9 +311,10 @@ export class BrowserLane {
       [IMG_MAX_Z - 1, 3, 28],
     ];
     for (const [z, x, y] of views) {
-      const r = (await withTimeout(page.evaluate(`window.soak.showAndWait(${z}, ${x}, ${y})`), 30_000)) as
-        | [number, number]
-        | undefined;
+      const r = (await withTimeout(
+        page.evaluate(`window.soak.showAndWait(${z}, ${x}, ${y})`).catch(() => undefined),
+        30_000,
+      )) as [number, number] | undefined;
       if (!r) {
         this.tally.stalls++;
         continue;
@@ -321,9 +322,12 @@ export class BrowserLane {
       this.tally.calmLoads += r[0];
       this.tally.calmErrors += r[1];
     }
-    const rows = (await withTimeout(page.evaluate(`window.soak.readback(${READBACK}, 99)`), 120_000)) as
-      | Array<[string, number, string, string | null]>
-      | undefined;
+    const rows = (await withTimeout(
+      page.evaluate(`window.soak.readback(${READBACK}, 99)`).catch(() => undefined),
+      120_000,
+    )) as Array<[string, number, string, string | null]> | undefined;
+    // No answer at all (page crashed or hung): the whole sample failed.
+    if (!rows) this.tally.readbackFailed += READBACK;
     for (const [url, status, sha, source] of rows ?? []) {
       this.tally.readback++;
       if (status !== 200) {
