@@ -43,10 +43,15 @@ async function tiles(root: string): Promise<Record<string, Uint8Array>> {
   return files;
 }
 
-async function staticDir(root: string): Promise<string> {
-  const dir = await mkdtemp(path.join(tmpdir(), 'tile-sw-bench-'));
-  await cp(path.join(root, 'dist/public'), dir, { recursive: true });
-  await writeFile(path.join(dir, 'bench.html'), BENCH_PAGE);
+/** Bundles one browser entry into `dir/<file>` as a self-contained IIFE exposing `name`. */
+async function buildIife(
+  root: string,
+  dir: string,
+  entry: string,
+  name: string,
+  file: string,
+): Promise<void> {
+  const out = path.join(dir, `.build-${name}`);
   await build({
     configFile: false,
     root,
@@ -54,34 +59,21 @@ async function staticDir(root: string): Promise<string> {
     publicDir: false,
     define: { 'process.env.NODE_ENV': JSON.stringify('production') },
     build: {
-      outDir: path.join(dir, 'wb'),
+      outDir: out,
       emptyOutDir: true,
-      lib: {
-        entry: path.join(root, 'bench/sw/workboxCacheFirstSw.ts'),
-        formats: ['iife'],
-        name: 'wbSw',
-        fileName: () => 'wb-sw.js',
-      },
+      lib: { entry: path.join(root, entry), formats: ['iife'], name, fileName: () => file },
     },
   });
-  await copyFile(path.join(dir, 'wb/wb-sw.js'), path.join(dir, 'wb-sw.js'));
-  await build({
-    configFile: false,
-    root,
-    logLevel: 'warn',
-    publicDir: false,
-    build: {
-      outDir: path.join(dir, 'pb'),
-      emptyOutDir: true,
-      lib: {
-        entry: path.join(root, 'bench/sw/pageBatchViewport.page.ts'),
-        formats: ['iife'],
-        name: 'benchBatch',
-        fileName: () => 'bench-batch.js',
-      },
-    },
-  });
-  await copyFile(path.join(dir, 'pb/bench-batch.js'), path.join(dir, 'bench-batch.js'));
+  await copyFile(path.join(out, file), path.join(dir, file));
+  await rm(out, { recursive: true, force: true });
+}
+
+async function staticDir(root: string): Promise<string> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'tile-sw-bench-'));
+  await cp(path.join(root, 'dist/public'), dir, { recursive: true });
+  await writeFile(path.join(dir, 'bench.html'), BENCH_PAGE);
+  await buildIife(root, dir, 'bench/sw/workboxCacheFirstSw.ts', 'wbSw', 'wb-sw.js');
+  await buildIife(root, dir, 'bench/sw/pageBatchViewport.page.ts', 'benchBatch', 'bench-batch.js');
   return dir;
 }
 

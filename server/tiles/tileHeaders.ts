@@ -13,24 +13,9 @@ export interface TileHeaderFields {
   generation: number;
 }
 
-/** Flat `writeHead` list of a 200 tile answer. */
+/** Flat `writeHead` list of a 200 tile answer: the body's type and length, then what a 304 says. */
 export function okHeaders(f: TileHeaderFields): string[] {
-  return [
-    'Content-Type',
-    f.contentType,
-    'Content-Length',
-    String(f.length),
-    'ETag',
-    f.etag,
-    'Cache-Control',
-    f.cacheControl,
-    'X-Content-Type-Options',
-    'nosniff',
-    'X-Tile-Source',
-    f.source,
-    TILE_GENERATION_HEADER,
-    String(f.generation),
-  ];
+  return ['Content-Type', f.contentType, 'Content-Length', String(f.length), ...notModifiedHeaders(f)];
 }
 
 /** Flat `writeHead` list of a 304: what a 200 would have said about caching, no body headers. */
