@@ -55,7 +55,7 @@ export const CONFIG_VARS: readonly ConfigVar[] = [
   {
     name: 'CACHE_MAX_ENTRY_BYTES',
     default: '4194304',
-    meaning: 'Largest single tile kept in the memory cache.',
+    meaning: 'Largest single tile kept in the memory cache (never more than `CACHE_MAX_BYTES`).',
   },
   {
     name: 'CACHE_TTL_MS',
