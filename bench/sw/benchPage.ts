@@ -25,6 +25,7 @@ export const BENCH_PAGE = `<!doctype html>
   window.viewport = async (z, x0, y0, n) => {
     const grid = document.getElementById('grid');
     grid.textContent = '';
+    performance.clearResourceTimings();
     const t0 = performance.now();
     const waits = [];
     for (let y = y0; y < y0 + n; y++) for (let x = x0; x < x0 + n; x++) {
@@ -35,6 +36,11 @@ export const BENCH_PAGE = `<!doctype html>
     }
     await Promise.all(waits);
     return performance.now() - t0;
+  };
+  /** The last viewport's tiles: how many there were, reached the worker, came over the network. */
+  window.tileSources = () => {
+    const e = performance.getEntriesByType('resource').filter((r) => r.initiatorType === 'img' && r.name.includes('/api/tiles/'));
+    return { n: e.length, worker: e.filter((r) => r.workerStart > 0).length, network: e.filter((r) => r.transferSize > 0).length };
   };
   /** One round trip of a warm 64-tile binary batch from the page (ms). */
   window.warmBatch = async (keys) => {
