@@ -1,14 +1,8 @@
 import type { TileExt } from '../../src/protocol/tileKey.js';
+import { contentTypeFor } from '../origin/contentType.js';
 
-export const DDS_CONTENT_TYPE = 'image/vnd-ms.dds';
-
-const BY_EXT: Record<TileExt, string> = {
-  jpg: 'image/jpeg',
-  jpeg: 'image/jpeg',
-  png: 'image/png',
-  webp: 'image/webp',
-  dds: DDS_CONTENT_TYPE,
-};
+/** One table of types by extension for the whole server (origin/contentType.ts). */
+export const DDS_CONTENT_TYPE = contentTypeFor('.dds') ?? 'image/vnd-ms.dds';
 
 /**
  * The true type of an object found under `ext`. The origin's own type wins
@@ -19,5 +13,5 @@ export function tileContentType(ext: TileExt, fromOrigin: string | undefined): s
   if (fromOrigin && /^image\/[a-z0-9.+-]+$/i.test(fromOrigin.split(';')[0]!.trim())) {
     return fromOrigin.split(';')[0]!.trim().toLowerCase();
   }
-  return BY_EXT[ext];
+  return contentTypeFor(`tile.${ext}`) ?? 'application/octet-stream';
 }
