@@ -8,7 +8,7 @@ import { cp, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import { type Browser, type CDPSession, chromium, type Page } from 'playwright-core';
 import type { SwStats } from '../../src/protocol/swMessages.js';
 import { CLIP_ID, IMG_DATASET, IMG_MAX_Z, pngFor, VIDEO_BYTES, VIDEO_ID } from './dataset.js';
 import { SOAK_PAGE } from './page.js';
@@ -53,6 +53,14 @@ export interface BrowserTally {
   statsSamples: number;
   /** Summed PSS of every Chromium process (browser, renderers, the worker's), sampled with the stats: [t, MB]. */
   rss: Array<[number, number]>;
+  /** The same PSS split by process type (see chromiumMemByType), sampled with it: [t, {type: MB}]. */
+  rssByType: Array<[number, Record<string, number>]>;
+  /** The tabs' JS heap used (CDP Runtime.getHeapUsage) and DOM nodes (Memory.getDOMCounters), summed: [t, MB, nodes]. */
+  pageHeap: Array<[number, number, number]>;
+  /** The worker's own memory tier and Cache Storage counters over time: [t, memory_bytes, cache_size]. */
+  swMem: Array<[number, number, number]>;
+  /** False when SOAK_BROWSER_WORKER=0: the page registered no worker and its <img>s went straight to the server. */
+  worker: boolean;
 }
 
 export function newBrowserTally(): BrowserTally {
@@ -79,6 +87,10 @@ export function newBrowserTally(): BrowserTally {
     probes: {},
     statsSamples: 0,
     rss: [],
+    rssByType: [],
+    pageHeap: [],
+    swMem: [],
+    worker: true,
   };
 }
 
@@ -135,11 +147,45 @@ function pssMB(pid: number): number | undefined {
 }
 
 /**
- * Summed PSS (RSS where unreadable), MB, of the Chromium processes Playwright started as our children
- * (browser, renderers, the service worker's), with all their descendants.
- * Linux only (reads /proc); undefined elsewhere.
+ * What a Chromium process is, from its command line and threads: `browser` (no --type), `renderer+sw`
+ * (a renderer running a ServiceWorker thread), `renderer`, `gpu`, `utility:network`, `utility:storage`
+ * (Cache Storage's backend), `utility:other`, `zygote`, or the --type value.
  */
-export function chromiumMemMB(): number | undefined {
+function chromiumKind(pid: number): string {
+  let cmd: string;
+  try {
+    cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ');
+  } catch {
+    return 'other';
+  }
+  const type = /--type=(\S+)/.exec(cmd)?.[1];
+  if (!type) return 'browser';
+  if (type === 'renderer') {
+    try {
+      for (const t of readdirSync(`/proc/${pid}/task`))
+        if (readFileSync(`/proc/${pid}/task/${t}/comm`, 'utf8').startsWith('ServiceWorker'))
+          return 'renderer+sw';
+    } catch {
+      // the process ended meanwhile
+    }
+    return 'renderer';
+  }
+  if (type === 'gpu-process') return 'gpu';
+  if (type === 'utility') {
+    const sub = /--utility-sub-type=(\S+)/.exec(cmd)?.[1] ?? '';
+    if (/network/i.test(sub)) return 'utility:network';
+    if (/storage/i.test(sub)) return 'utility:storage';
+    return 'utility:other';
+  }
+  return type;
+}
+
+/**
+ * PSS (RSS where unreadable), MB, of the Chromium processes Playwright started as our children
+ * (browser, renderers, the service worker's), with all their descendants, summed per chromiumKind
+ * (`renderers` counts the renderer processes). Linux only (reads /proc); undefined elsewhere.
+ */
+export function chromiumMemByType(): Record<string, number> | undefined {
   if (!existsSync('/proc/self/stat')) return undefined;
   const parent = new Map<number, number>();
   const rss = new Map<number, number>();
@@ -156,15 +202,17 @@ export function chromiumMemMB(): number | undefined {
       // the process ended meanwhile
     }
   }
-  let sum = 0;
+  const out: Record<string, number> = {};
   for (const [pid, mb] of rss) {
     // Find the ancestor that is our direct child: count the process if that one is a Chromium.
     let top = pid;
     for (let p = parent.get(top); p !== undefined && p !== process.pid && p > 1; p = parent.get(top)) top = p;
-    if (parent.get(top) === process.pid && /^(chrom|headless)/.test(comm.get(top) ?? ''))
-      sum += pssMB(pid) ?? mb;
+    if (parent.get(top) !== process.pid || !/^(chrom|headless)/.test(comm.get(top) ?? '')) continue;
+    const kind = chromiumKind(pid);
+    out[kind] = (out[kind] ?? 0) + (pssMB(pid) ?? mb);
+    if (kind.startsWith('renderer')) out.renderers = (out.renderers ?? 0) + 1;
   }
-  return sum;
+  return out;
 }
 
 function faultWindows(phases: PhaseLog, now: number): Array<[number, number]> {
@@ -182,6 +230,7 @@ export class BrowserLane {
   readonly tally = newBrowserTally();
   private browser?: Browser;
   private pages: Page[] = [];
+  private cdp: CDPSession[] = [];
   private readonly states: PageState[] = [];
   private stallOpen: boolean[] = [];
   private lastAnswer: number[] = [];
@@ -204,6 +253,9 @@ export class BrowserLane {
       vbytes: String(VIDEO_BYTES),
       clip: CLIP_ID,
     });
+    // SOAK_BROWSER_WORKER=0: the A/B baseline, same page and walk with no worker at all.
+    this.tally.worker = process.env.SOAK_BROWSER_WORKER !== '0';
+    if (!this.tally.worker) q.set('sw', '0');
     for (let i = 0; i < TABS; i++) {
       const page = await context.newPage();
       page.on('pageerror', () => this.tally.pageErrors++);
@@ -211,6 +263,7 @@ export class BrowserLane {
       if (!(await page.evaluate('window.ready')))
         throw new Error('soak: the worker did not take control of the page');
       this.pages.push(page);
+      this.cdp.push(await context.newCDPSession(page));
       this.stallOpen.push(false);
       this.lastAnswer.push(Date.now());
     }
@@ -256,8 +309,32 @@ export class BrowserLane {
       this.tally.stats = s;
       this.tally.statsSamples++;
     }
-    const mb = chromiumMemMB();
-    if (mb !== undefined) this.tally.rss.push([Date.now(), mb]);
+    const now = Date.now();
+    if (s) this.tally.swMem.push([now, s.memory_bytes, s.cache_size]);
+    const by = chromiumMemByType();
+    if (by) {
+      this.tally.rss.push([
+        now,
+        Object.entries(by).reduce((a, [k, mb]) => (k === 'renderers' ? a : a + mb), 0),
+      ]);
+      this.tally.rssByType.push([now, by]);
+    }
+    // The tabs' own JS heap and DOM: a leak in the page shows here, Chromium's caches do not.
+    let heap = 0;
+    let nodes = 0;
+    for (const c of this.cdp) {
+      const h = (await withTimeout(
+        c.send('Runtime.getHeapUsage').catch(() => undefined),
+        10_000,
+      )) as { usedSize: number } | undefined;
+      const d = (await withTimeout(
+        c.send('Memory.getDOMCounters').catch(() => undefined),
+        10_000,
+      )) as { nodes: number } | undefined;
+      heap += (h?.usedSize ?? 0) / 2 ** 20;
+      nodes += d?.nodes ?? 0;
+    }
+    this.tally.pageHeap.push([now, heap, nodes]);
     return s;
   }
 

@@ -15,6 +15,7 @@ export const SOAK_PAGE = `<!doctype html>
   const DATASET = q.get('dataset'), MAX_Z = Number(q.get('maxz')), VIDEO = q.get('video'), VIDEO_BYTES = Number(q.get('vbytes'));
   const W = 5, H = 4;
   window.ready = (async () => {
+    if (q.get('sw') === '0') return true; // the A/B baseline: no worker, <img>s go straight to the server
     const { registerTileAccelerator } = await import('/tile-accelerator.js');
     const acc = await registerTileAccelerator({ swUrl: '/tile-sw.js', ...cfg });
     window.acc = acc;

@@ -102,21 +102,67 @@ export function renderSoak(r: SoakResult): string {
   return lines.join('\n');
 }
 
-/** Chromium's summed PSS; the slope is over the second half of the samples, as for the server. */
-function rssRow(b: BrowserTally): string {
-  const xs = b.rss.slice(1); // the first sample is before the walks had warmed anything
-  if (xs.length === 0) return '| browser: Chromium memory | not measured | – |';
-  const mbs = xs.map(([, mb]) => mb);
-  const half = xs.slice(Math.floor(xs.length / 2)).map(([t, mb]) => ({ t, rssMB: mb }) as SoakSample);
-  return `| browser: Chromium memory (PSS summed over its processes): first / last / max (slope, second half) | ${f1(mbs[0]!)} / ${f1(mbs.at(-1)!)} / ${f1(Math.max(...mbs))} MB (${slopePerMin(half, (x) => x.rssMB).toFixed(2)} MB/min) | flat |`;
+/** first / last / max (slope over the second half) of [t, y] samples; the first sample (before the walks warmed anything) is skipped. */
+function series(xs0: Array<[number, number]>, unit = 'MB'): string | undefined {
+  const xs = xs0.slice(1);
+  if (xs.length === 0) return undefined;
+  const ys = xs.map(([, y]) => y);
+  const half = xs.slice(Math.floor(xs.length / 2)).map(([t, y]) => ({ t, rssMB: y }) as SoakSample);
+  return `${f1(ys[0]!)} / ${f1(ys.at(-1)!)} / ${f1(Math.max(...ys))} ${unit} (${slopePerMin(half, (x) => x.rssMB).toFixed(2)} ${unit}/min)`;
+}
+
+/** Chromium's summed PSS and its split by process type; slopes are over the second half of the samples, as for the server. */
+function rssRows(b: BrowserTally): string[] {
+  const total = series(b.rss);
+  if (!total) return ['| browser: Chromium memory | not measured | – |'];
+  const rows = [
+    `| browser: Chromium memory (PSS summed over its processes): first / last / max (slope, second half) | ${total} | flat |`,
+  ];
+  const kinds = [...new Set((b.rssByType ?? []).flatMap(([, by]) => Object.keys(by)))]
+    .filter((k) => k !== 'renderers')
+    .sort();
+  const renderers = Math.max(0, ...(b.rssByType ?? []).map(([, by]) => by.renderers ?? 0));
+  for (const k of kinds) {
+    const col = series(b.rssByType.map(([t, by]) => [t, by[k] ?? 0]));
+    const what =
+      k === 'renderer+sw'
+        ? 'renderer running the ServiceWorker thread'
+        : k === 'renderer'
+          ? `other renderers (${renderers} renderer processes in all)`
+          : k;
+    rows.push(`| browser: … of which ${what} | ${col} | – |`);
+  }
+  const heap = series((b.pageHeap ?? []).map(([t, mb]) => [t, mb]));
+  const nodes = series(
+    (b.pageHeap ?? []).map(([t, , n]) => [t, n]),
+    'nodes',
+  );
+  if (heap)
+    rows.push(`| browser: the tabs' JS heap used, summed (CDP Runtime.getHeapUsage) | ${heap} | flat |`);
+  if (nodes)
+    rows.push(`| browser: the tabs' DOM nodes, summed (CDP Memory.getDOMCounters) | ${nodes} | flat |`);
+  const swm = series((b.swMem ?? []).map(([t, m]) => [t, m / 2 ** 20]));
+  const swc = series(
+    (b.swMem ?? []).map(([t, , c]) => [t, c]),
+    'entries',
+  );
+  if (swm)
+    rows.push(`| browser: worker memory tier bytes (stats memory_bytes, limit 1 MiB) | ${swm} | ≤ 1 MiB |`);
+  if (swc) rows.push(`| browser: worker cache_size | ${swc} | bounded |`);
+  return rows;
 }
 
 function browserRows(b: BrowserTally | undefined): string[] {
   if (!b) return ['| browser lane | off | – |'];
+  const ab =
+    b.worker === false
+      ? ['| browser: service worker | OFF (SOAK_BROWSER_WORKER=0: <img>s straight to the server) | – |']
+      : [];
   const s = b.stats;
   const e = b.statsEnd ?? s;
   const v = (x: number | undefined) => (x === undefined ? '?' : String(x));
   return [
+    ...ab,
     `| browser: viewports shown (${b.tabs} tabs): pans / zooms / jumps / revisits | ${b.viewports}: ${b.steps.pan} / ${b.steps.zoom} / ${b.steps.jump} / ${b.steps.revisit} | – |`,
     `| browser: img loads / errors (during or ≤ ${GRACE_MS / 1000} s after a reset/hang phase; other) | ${b.loads} / ${b.errors} (${b.errorsInFaults}; ${b.errorsOther}) | other 0 |`,
     `| browser: failed imgs fetched once more (first 40 per tab): answers | ${
@@ -136,7 +182,7 @@ function browserRows(b: BrowserTally | undefined): string[] {
         ? `${b.seek.seeks} / ${b.seek.seeked} / ${b.seek.timeouts} / ${b.seek.errors}`
         : 'skipped: this Chromium cannot decode H.264'
     } | – |`,
-    rssRow(b),
+    ...rssRows(b),
     `| browser: watchdog stalls (visible tiles pending, no img completed for 30 s) | ${b.stalls} | 0 |`,
     `| browser: loaded tiles re-read through the worker: exact / failed (sources) | ${b.readbackOk} / ${b.readbackFailed} (${
       Object.entries(b.readbackSources)
