@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { isTileError } from '../../src/protocol/errors.js';
-import { errorFromSignal, sleep, withDeadline } from './deadline.js';
+import { errorFromSignal, raceSignal, sleep, withDeadline } from './deadline.js';
 
 afterEach(() => {
   vi.useRealTimers();
@@ -41,5 +41,29 @@ describe('deadlines', () => {
     c.abort();
     expect(isTileError(await p, 'ABORTED')).toBe(true);
     expect(vi.getTimerCount()).toBe(0);
+  });
+});
+
+describe('raceSignal', () => {
+  it('passes the value or error through and stops waiting on abort or after ms, leaving nothing behind', async () => {
+    vi.useFakeTimers();
+    try {
+      const ctl = new AbortController();
+      await expect(raceSignal(Promise.resolve(7), ctl.signal, 100)).resolves.toBe(7);
+      await expect(raceSignal(Promise.reject(new Error('boom')), ctl.signal)).rejects.toThrow('boom');
+      const never = new Promise<number>(() => {});
+      const late = raceSignal(never, ctl.signal, 100, 'shared cache');
+      vi.advanceTimersByTime(100);
+      await expect(late).rejects.toSatisfy(
+        (e) => isTileError(e, 'DEADLINE_EXCEEDED') && /shared cache deadline/.test((e as Error).message),
+      );
+      const left = raceSignal(never, ctl.signal);
+      ctl.abort();
+      await expect(left).rejects.toSatisfy((e) => isTileError(e, 'ABORTED'));
+      await expect(raceSignal(never, ctl.signal, 100)).rejects.toSatisfy((e) => isTileError(e, 'ABORTED'));
+      expect(vi.getTimerCount()).toBe(0);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

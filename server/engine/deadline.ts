@@ -72,3 +72,45 @@ export function sleep(ms: number, signal: AbortSignal): Promise<void> {
     signal.addEventListener('abort', onAbort, { once: true });
   });
 }
+
+/**
+ * Waits for `p`, but not past `signal` nor, when given, `ms` milliseconds.
+ * The work behind `p` is not cancelled here (its owner holds the signal, or
+ * it cannot be cancelled at all, like an ioredis command); only the caller
+ * stops waiting. Rejects with ABORTED or DEADLINE_EXCEEDED (`what` names the
+ * wait in its message); leaves no timer or listener behind either way.
+ */
+export function raceSignal<T>(p: Promise<T>, signal: AbortSignal, ms?: number, what = 'wait'): Promise<T> {
+  if (signal.aborted) {
+    p.catch(() => {});
+    return Promise.reject(new TileError('ABORTED', 'request aborted'));
+  }
+  return new Promise<T>((resolve, reject) => {
+    let timer: NodeJS.Timeout | undefined;
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', onAbort);
+    };
+    const onAbort = () => {
+      done();
+      reject(new TileError('ABORTED', 'request aborted'));
+    };
+    if (ms !== undefined) {
+      timer = setTimeout(() => {
+        done();
+        reject(new TileError('DEADLINE_EXCEEDED', `${what} deadline exceeded`, { ms }));
+      }, ms);
+    }
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(
+      (v) => {
+        done();
+        resolve(v);
+      },
+      (e: unknown) => {
+        done();
+        reject(e);
+      },
+    );
+  });
+}

@@ -2,11 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis, type RedisOptions } from 'ioredis';
 import { isTileError, TileError } from '../../src/protocol/errors.js';
+import { raceSignal } from '../engine/deadline.js';
 import type { SharedCache, SharedTile } from '../tiles/SharedCache.js';
 import { GenerationTracker } from './GenerationTracker.js';
 import { RedisBreaker } from './RedisBreaker.js';
 import type { RedisSharedCacheOptions, RedisSharedCacheStats } from './RedisSharedCacheOptions.js';
-import { raceDeadline } from './raceDeadline.js';
 import { REDIS_SCRIPTS, type TileScriptCommands } from './redisScripts.js';
 
 export type { RedisSharedCacheOptions, RedisSharedCacheStats };
@@ -176,10 +176,11 @@ export class RedisSharedCache implements SharedCache {
       });
     }
     try {
-      await raceDeadline(
+      await raceSignal(
         this.#client.taClear(this.#genKey(dataset), this.#channel, `${this.#id}\n${dataset}`),
-        this.o.timeoutMs * 5,
         signal,
+        this.o.timeoutMs * 5,
+        'shared cache',
       );
     } catch (e) {
       if (isTileError(e, 'ABORTED')) throw e;
@@ -300,7 +301,7 @@ export class RedisSharedCache implements SharedCache {
       return undefined;
     }
     try {
-      const v = await raceDeadline(call(), this.o.timeoutMs, signal);
+      const v = await raceSignal(call(), signal, this.o.timeoutMs, 'shared cache');
       this.#breaker.success();
       return v;
     } catch (e) {

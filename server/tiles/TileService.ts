@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { isTileError, TileError } from '../../src/protocol/errors.js';
 import { fillTemplate, RASTER_FALLBACK, type TileCoord, type TileExt } from '../../src/protocol/tileKey.js';
+import { raceSignal } from '../engine/deadline.js';
 import type { TileEngine } from '../engineContract.js';
 import { DDS_CONTENT_TYPE, tileContentType } from './contentTypes.js';
 import type { MemoryTileCache, TileEntry } from './MemoryTileCache.js';
@@ -184,7 +185,7 @@ export class TileService {
   private async sharedGet(dataset: string, key: string, generation: number, signal: AbortSignal) {
     if (this.o.shared.name === 'none') return undefined;
     const s = AbortSignal.any([signal, AbortSignal.timeout(this.o.sharedTimeoutMs ?? 500)]);
-    return await raceAbort(this.o.shared.get(dataset, key, generation, s), s).catch(() => undefined);
+    return await raceSignal(this.o.shared.get(dataset, key, generation, s), s).catch(() => undefined);
   }
 
   /** Asked format first, then jpg -> png -> webp; the found object's true type. */
@@ -239,7 +240,7 @@ export class TileService {
       p = this.convert(dataset, coord, generation).finally(() => this.ddsInFlight.delete(cacheKey));
       this.ddsInFlight.set(cacheKey, p);
     }
-    return await raceAbort(p, signal);
+    return await raceSignal(p, signal);
   }
 
   private async convert(dataset: string, coord: TileCoord, generation: number): Promise<TileEntry> {
@@ -280,23 +281,4 @@ export class TileService {
       notModifiedHeaders: bytes ? notModifiedHeaders(f) : [],
     };
   }
-}
-
-/** Waits for `p` but gives up (ABORTED) when this caller's signal fires; `p` keeps running for others. */
-export function raceAbort<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(new TileError('ABORTED', 'client went away'));
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(new TileError('ABORTED', 'client went away'));
-    signal.addEventListener('abort', onAbort, { once: true });
-    p.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(v);
-      },
-      (e: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(e);
-      },
-    );
-  });
 }

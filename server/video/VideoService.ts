@@ -1,9 +1,9 @@
 import { LRUCache } from 'lru-cache';
 import { isTileError, TileError } from '../../src/protocol/errors.js';
+import { raceSignal } from '../engine/deadline.js';
 import type { TileEngine } from '../engineContract.js';
 import { contentTypeFor } from '../origin/contentType.js';
 import type { OriginObject } from '../origin/Origin.js';
-import { raceAbort } from '../tiles/TileService.js';
 
 export interface VideoMeta {
   key: string;
@@ -120,7 +120,7 @@ export class VideoService {
       );
       this.probing.set(key, p);
     }
-    return await raceAbort(p, signal);
+    return await raceSignal(p, signal);
   }
 
   private async probe(id: string, key: string, signal: AbortSignal): Promise<VideoMeta | null> {
