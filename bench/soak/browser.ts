@@ -59,6 +59,16 @@ export interface BrowserTally {
   pageHeap: Array<[number, number, number]>;
   /** The worker's own memory tier and Cache Storage counters over time: [t, memory_bytes, cache_size]. */
   swMem: Array<[number, number, number]>;
+  /**
+   * Chromium's own memory accounting (a memory-infra dump) when the walks start and when they stop,
+   * summed per process kind: {kind: {allocator: MB}} (top level and one level down).
+   */
+  memDump: {
+    start?: Record<string, Record<string, number>>;
+    end?: Record<string, Record<string, number>>;
+    /** At stop, after a forced GC in the worker (gc()) and both tabs (CDP HeapProfiler.collectGarbage). */
+    afterGc?: Record<string, Record<string, number>>;
+  };
   /** False when SOAK_BROWSER_WORKER=0: the page registered no worker and its <img>s went straight to the server. */
   worker: boolean;
 }
@@ -90,6 +100,7 @@ export function newBrowserTally(): BrowserTally {
     rssByType: [],
     pageHeap: [],
     swMem: [],
+    memDump: {},
     worker: true,
   };
 }
@@ -243,7 +254,11 @@ export class BrowserLane {
 
   /** Launches Chromium and opens the tabs, each controlled by the worker (no load yet). */
   async open(chromiumPath: string, args: string[]): Promise<void> {
-    this.browser = await chromium.launch({ executablePath: chromiumPath, args, headless: true });
+    this.browser = await chromium.launch({
+      executablePath: chromiumPath,
+      args: [...args, '--js-flags=--expose-gc'],
+      headless: true,
+    });
     const context = await this.browser.newContext({ viewport: { width: 400, height: 300 } });
     const q = new URLSearchParams({
       cfg: JSON.stringify(WORKER_CFG),
@@ -269,8 +284,69 @@ export class BrowserLane {
     }
   }
 
+  /**
+   * One memory-infra dump over the browser's CDP session: what Chromium's allocators (malloc,
+   * partition_alloc, blink_gc, v8, web_cache, cc, skia, …) hold, per process kind. Undefined when it fails.
+   */
+  async memoryDump(): Promise<Record<string, Record<string, number>> | undefined> {
+    const cdp = await this.browser?.newBrowserCDPSession().catch(() => undefined);
+    if (!cdp) return undefined;
+    try {
+      const events: Array<{
+        ph: string;
+        pid: number;
+        args?: { dumps?: { allocators?: Record<string, { attrs?: { size?: { value: string } } }> } };
+      }> = [];
+      cdp.on('Tracing.dataCollected', (e) => events.push(...(e.value as unknown as typeof events)));
+      const complete = new Promise<void>((r) => cdp.once('Tracing.tracingComplete', () => r()));
+      await cdp.send('Tracing.start', {
+        transferMode: 'ReportEvents',
+        traceConfig: {
+          includedCategories: ['disabled-by-default-memory-infra'],
+          excludedCategories: ['*'],
+          memoryDumpConfig: { triggers: [] } as unknown as Record<string, string>,
+        },
+      });
+      await cdp.send('Tracing.requestMemoryDump', { deterministic: true, levelOfDetail: 'detailed' });
+      await cdp.send('Tracing.end');
+      if (
+        !(await withTimeout(
+          complete.then(() => true),
+          30_000,
+        ))
+      )
+        return undefined;
+      const out: Record<string, Record<string, number>> = {};
+      for (const e of events) {
+        const alloc = e.ph === 'v' ? e.args?.dumps?.allocators : undefined;
+        if (!alloc) continue;
+        const kind = chromiumKind(e.pid);
+        out[kind] ??= {};
+        const row = out[kind]!;
+        for (const [name, a] of Object.entries(alloc)) {
+          const v = a.attrs?.size?.value;
+          const depth = name.split('/').length;
+          const deep = depth === 3 && name.startsWith('partition_alloc/partitions/');
+          if (
+            v === undefined ||
+            (depth > 2 && !deep) ||
+            /0x|shared_memory\/|global\/|discardable\//.test(name)
+          )
+            continue;
+          row[name] = (row[name] ?? 0) + Number.parseInt(v, 16) / 2 ** 20;
+        }
+      }
+      return out;
+    } catch {
+      return undefined;
+    } finally {
+      await cdp.detach().catch(() => {});
+    }
+  }
+
   /** Starts the random walks (seeded per tab). */
   async walk(): Promise<void> {
+    this.tally.memDump.start = await this.memoryDump();
     for (const [i, p] of this.pages.entries()) await p.evaluate(`window.soak.start(${4242 + i})`);
   }
 
@@ -357,6 +433,21 @@ export class BrowserLane {
 
   /** Stops the walks; dates every error against the fault phases. */
   async stop(): Promise<void> {
+    this.tally.memDump.end = await this.memoryDump();
+    // Garbage or held? Collect in the worker and the tabs, then dump again.
+    // (gc() exists because the lane launches Chromium with --js-flags=--expose-gc.)
+    for (const w of this.browser?.contexts()[0]?.serviceWorkers() ?? [])
+      await withTimeout(
+        w.evaluate('gc()').catch(() => undefined),
+        10_000,
+      );
+    for (const c of this.cdp)
+      await withTimeout(
+        c.send('HeapProfiler.collectGarbage').catch(() => undefined),
+        10_000,
+      );
+    await sleep(2_000);
+    this.tally.memDump.afterGc = await this.memoryDump();
     for (const p of this.pages)
       await withTimeout(
         p.evaluate('window.soak.stop()').catch(() => {}),

@@ -132,6 +132,7 @@ function rssRows(b: BrowserTally): string[] {
           : k;
     rows.push(`| browser: … of which ${what} | ${col} | – |`);
   }
+  rows.push(...dumpRows(b));
   const heap = series((b.pageHeap ?? []).map(([t, mb]) => [t, mb]));
   const nodes = series(
     (b.pageHeap ?? []).map(([t, , n]) => [t, n]),
@@ -149,6 +150,37 @@ function rssRows(b: BrowserTally): string[] {
   if (swm)
     rows.push(`| browser: worker memory tier bytes (stats memory_bytes, limit 1 MiB) | ${swm} | ≤ 1 MiB |`);
   if (swc) rows.push(`| browser: worker cache_size | ${swc} | bounded |`);
+  return rows;
+}
+
+/** Where Chromium's own allocators grew between the walks' start and stop (memory-infra dumps), per process kind. */
+function dumpRows(b: BrowserTally): string[] {
+  const { start, end, afterGc } = b.memDump ?? {};
+  if (!start || !end) return [];
+  return [
+    ...dumpDiff(start, end, 'walk start → stop'),
+    ...(afterGc ? dumpDiff(start, afterGc, 'walk start → stop after a forced GC') : []),
+  ];
+}
+
+function dumpDiff(
+  start: Record<string, Record<string, number>>,
+  end: Record<string, Record<string, number>>,
+  what: string,
+): string[] {
+  const rows: string[] = [];
+  for (const kind of Object.keys(end).sort()) {
+    const grew = Object.entries(end[kind]!)
+      .map(([name, mb]) => [name, mb, mb - (start[kind]?.[name] ?? 0)] as const)
+      .filter(([, , d]) => Math.abs(d) >= 2)
+      .sort((x, y) => y[2] - x[2])
+      .slice(0, 8)
+      .map(([name, mb, d]) => `${name} ${d >= 0 ? '+' : ''}${f1(d)} (${f1(mb)})`);
+    if (grew.length > 0)
+      rows.push(
+        `| browser: memory-infra ${kind}: allocators that moved ≥ 2 MB, ${what} (size then), MB | ${grew.join(', ')} | – |`,
+      );
+  }
   return rows;
 }
 
