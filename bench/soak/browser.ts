@@ -69,6 +69,8 @@ export interface BrowserTally {
     /** At stop, after a forced GC in the worker (gc()) and both tabs (CDP HeapProfiler.collectGarbage). */
     afterGc?: Record<string, Record<string, number>>;
   };
+  /** Cache Storage as the page sees it at stop: caches, entries, body bytes (orphans show as entries > cache_size). */
+  cacheStorage?: { caches: number; entries: number; bytes: number };
   /** False when SOAK_BROWSER_WORKER=0: the page registered no worker and its <img>s went straight to the server. */
   worker: boolean;
 }
@@ -448,6 +450,21 @@ export class BrowserLane {
       );
     await sleep(2_000);
     this.tally.memDump.afterGc = await this.memoryDump();
+    this.tally.cacheStorage = (await withTimeout(
+      this.pages[0]!.evaluate(`(async () => {
+        let entries = 0, bytes = 0;
+        const names = await caches.keys();
+        for (const n of names) {
+          const c = await caches.open(n);
+          for (const req of await c.keys()) {
+            entries++;
+            bytes += (await (await c.match(req))?.arrayBuffer())?.byteLength ?? 0;
+          }
+        }
+        return { caches: names.length, entries, bytes };
+      })()`).catch(() => undefined),
+      30_000,
+    )) as BrowserTally['cacheStorage'];
     for (const p of this.pages)
       await withTimeout(
         p.evaluate('window.soak.stop()').catch(() => {}),

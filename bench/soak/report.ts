@@ -149,6 +149,11 @@ function rssRows(b: BrowserTally): string[] {
   );
   if (swm)
     rows.push(`| browser: worker memory tier bytes (stats memory_bytes, limit 1 MiB) | ${swm} | ≤ 1 MiB |`);
+  const cs = b.cacheStorage;
+  if (cs)
+    rows.push(
+      `| browser: Cache Storage seen from the page at stop: caches / entries / body bytes | ${cs.caches} / ${cs.entries} / ${f1(cs.bytes / 2 ** 20)} MB | entries ≈ cache_size, ≤ 4 MiB |`,
+    );
   if (swc) rows.push(`| browser: worker cache_size | ${swc} | bounded |`);
   return rows;
 }
