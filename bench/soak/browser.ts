@@ -4,11 +4,11 @@
 // worker stats sampling, and a byte-exact read-back at the end.
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { cp, mkdtemp, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type Browser, type CDPSession, chromium, type Page } from 'playwright-core';
+import { type Browser, type BrowserContext, type CDPSession, chromium, type Page } from 'playwright-core';
 import type { SwStats } from '../../src/protocol/swMessages.js';
 import { CLIP_ID, IMG_DATASET, IMG_MAX_Z, pngFor, VIDEO_BYTES, VIDEO_ID } from './dataset.js';
 import { SOAK_PAGE } from './page.js';
@@ -242,6 +242,9 @@ function faultWindows(phases: PhaseLog, now: number): Array<[number, number]> {
 export class BrowserLane {
   readonly tally = newBrowserTally();
   private browser?: Browser;
+  private context?: BrowserContext;
+  /** SOAK_BROWSER_PROFILE=disk: a disk-backed profile (Cache Storage and the HTTP cache on disk). */
+  private profileDir?: string;
   private pages: Page[] = [];
   private cdp: CDPSession[] = [];
   private readonly states: PageState[] = [];
@@ -256,12 +259,24 @@ export class BrowserLane {
 
   /** Launches Chromium and opens the tabs, each controlled by the worker (no load yet). */
   async open(chromiumPath: string, args: string[]): Promise<void> {
-    this.browser = await chromium.launch({
+    const launch = {
       executablePath: chromiumPath,
       args: [...args, '--js-flags=--expose-gc'],
       headless: true,
-    });
-    const context = await this.browser.newContext({ viewport: { width: 400, height: 300 } });
+    };
+    const viewport = { width: 400, height: 300 };
+    let context: BrowserContext;
+    if (process.env.SOAK_BROWSER_PROFILE === 'disk') {
+      // A normal profile on disk instead of Playwright's in-memory context: tells whether
+      // Chromium's memory growth is its in-memory storage (A/B in RELIABILITY.md).
+      this.profileDir = await mkdtemp(path.join(tmpdir(), 'tile-soak-profile-'));
+      context = await chromium.launchPersistentContext(this.profileDir, { ...launch, viewport });
+      this.browser = context.browser() ?? undefined;
+    } else {
+      this.browser = await chromium.launch(launch);
+      context = await this.browser.newContext({ viewport });
+    }
+    this.context = context;
     const q = new URLSearchParams({
       cfg: JSON.stringify(WORKER_CFG),
       dataset: IMG_DATASET,
@@ -438,7 +453,7 @@ export class BrowserLane {
     this.tally.memDump.end = await this.memoryDump();
     // Garbage or held? Collect in the worker and the tabs, then dump again.
     // (gc() exists because the lane launches Chromium with --js-flags=--expose-gc.)
-    for (const w of this.browser?.contexts()[0]?.serviceWorkers() ?? [])
+    for (const w of this.context?.serviceWorkers() ?? [])
       await withTimeout(
         w.evaluate('gc()').catch(() => undefined),
         10_000,
@@ -538,6 +553,8 @@ export class BrowserLane {
   }
 
   async close(): Promise<void> {
+    await this.context?.close().catch(() => {});
     await this.browser?.close().catch(() => {});
+    if (this.profileDir) await rm(this.profileDir, { recursive: true, force: true });
   }
 }
