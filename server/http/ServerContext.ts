@@ -16,6 +16,8 @@ export interface HttpCounters {
   /** Batch tiles answered BATCH_TOO_LARGE (past BATCH_MAX_BYTES). */
   batchTilesOverLimit: number;
   videoBytes: number;
+  /** Responses cut because their client stopped reading for SEND_TIMEOUT_MS. */
+  sendStalls: number;
 }
 
 /** Everything a route needs; built once per server by createTileServer. */
@@ -43,5 +45,6 @@ export function newCounters(): HttpCounters {
     batchTiles: 0,
     batchTilesOverLimit: 0,
     videoBytes: 0,
+    sendStalls: 0,
   };
 }

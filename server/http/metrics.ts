@@ -1,6 +1,5 @@
 import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import type { ServerContext } from './ServerContext.js';
-import { sendStalls } from './sendDeadline.js';
 
 /**
  * A registry per server (tests start several in one process). Values are read
@@ -33,7 +32,7 @@ export function createMetrics(ctx: ServerContext, withDefaults: boolean): Regist
     [
       'tile_send_stalls_total',
       'Responses cut because the client took no bytes for SEND_TIMEOUT_MS',
-      () => sendStalls(ctx),
+      () => ctx.counters.sendStalls,
     ],
     ['video_cache_bytes', 'Bytes in the video chunk cache', () => ctx.video.chunks.calculatedSize],
     ['tile_dds_conversions_active', '.dds conversions running (DDS_CONCURRENCY)', () => ctx.dds.active],

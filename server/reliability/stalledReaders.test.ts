@@ -4,7 +4,6 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Stack } from '../../e2e/harness/startStack.js';
 import { BATCH_MEDIA_TYPE } from '../../src/protocol/batchFraming.js';
-import { sendStalls } from '../http/sendDeadline.js';
 import { engineIdle, get, startFaultStack, tileFiles, tilePathOf } from './faultKit.js';
 
 let sockets: Socket[] = [];
@@ -129,7 +128,7 @@ describe('clients that stop reading (SEND_TIMEOUT_MS)', () => {
     );
     for (const r of readers) expect(r.status).toBe(206);
     // Neither reader takes another byte: the server's writes block, the deadline cuts both.
-    await eventually(() => sendStalls(stack!.server.context) === 2, 'two send stalls counted');
+    await eventually(() => stack!.server.context.counters.sendStalls === 2, 'two send stalls counted');
     // (A paused socket does not see the reset until it reads again.)
     for (const r of readers) r.socket.resume();
     await Promise.all(readers.map((r) => r.closed));
@@ -168,7 +167,7 @@ describe('clients that stop reading (SEND_TIMEOUT_MS)', () => {
       body,
     );
     expect(r.status).toBe(200);
-    await eventually(() => sendStalls(stack!.server.context) === 1, 'one send stall counted');
+    await eventually(() => stack!.server.context.counters.sendStalls === 1, 'one send stall counted');
     r.socket.resume();
     await r.closed;
     // Nobody else waited for the hung tiles: cutting the batch aborted them at the origin.
@@ -189,7 +188,7 @@ describe('clients that stop reading (SEND_TIMEOUT_MS)', () => {
     const q = keys.map((k) => `tiles=${k.slice(3)}`).join('&');
     const r = await rawRequest(stack.serverUrl, `GET /api/tiles/sj/batch?${q} HTTP/1.1`);
     expect(r.status).toBe(200);
-    await eventually(() => sendStalls(stack!.server.context) === 1, 'one send stall counted');
+    await eventually(() => stack!.server.context.counters.sendStalls === 1, 'one send stall counted');
     r.socket.resume();
     await r.closed;
     await engineIdle(stack);
@@ -212,7 +211,7 @@ describe('clients that stop reading (SEND_TIMEOUT_MS)', () => {
     expect(r.status).toBe(206);
     const got = await readSlowly(r, video.length - start, 512 * 1024, 100);
     expect(got.equals(video.subarray(start))).toBe(true);
-    expect(sendStalls(stack.server.context)).toBe(0);
+    expect(stack.server.context.counters.sendStalls).toBe(0);
     await engineIdle(stack);
   });
 
@@ -253,6 +252,6 @@ describe('clients that stop reading (SEND_TIMEOUT_MS)', () => {
     (await second).socket.destroy();
     await eventually(() => stack!.server.context.engine.stats().streams === 0, 'stream slots freed');
     await eventually(() => stack!.origin.aborted() >= 2, 'both origin reads aborted');
-    expect(sendStalls(stack.server.context)).toBe(0);
+    expect(stack.server.context.counters.sendStalls).toBe(0);
   });
 });
