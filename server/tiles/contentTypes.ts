@@ -1,8 +1,13 @@
-import type { TileExt } from '../../src/protocol/tileKey.js';
+import { TILE_EXTENSIONS, type TileExt } from '../../src/protocol/tileKey.js';
 import { contentTypeFor } from '../origin/contentType.js';
 
 /** One table of types by extension for the whole server (origin/contentType.ts). */
 export const DDS_CONTENT_TYPE = contentTypeFor('.dds') ?? 'image/vnd-ms.dds';
+
+// Looked up once here, not per tile (the extension set is closed).
+const BY_EXT = Object.fromEntries(
+  TILE_EXTENSIONS.map((e) => [e, contentTypeFor(`tile.${e}`) ?? 'application/octet-stream']),
+) as Record<TileExt, string>;
 
 /**
  * The true type of an object found under `ext`. The origin's own type wins
@@ -13,5 +18,5 @@ export function tileContentType(ext: TileExt, fromOrigin: string | undefined): s
   if (fromOrigin && /^image\/[a-z0-9.+-]+$/i.test(fromOrigin.split(';')[0]!.trim())) {
     return fromOrigin.split(';')[0]!.trim().toLowerCase();
   }
-  return contentTypeFor(`tile.${ext}`) ?? 'application/octet-stream';
+  return BY_EXT[ext];
 }
