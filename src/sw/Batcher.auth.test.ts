@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { BATCH_MEDIA_TYPE, encodeBatchHeader, encodeFrame } from '../protocol/batchFraming.js';
 import { isTileError } from '../protocol/errors.js';
-import { Batcher, type BatcherOptions, type BatchItemRequest } from './Batcher.js';
+import type { BatcherOptions, BatchItemRequest } from './Batcher.js';
+import { testBatcher } from './Batcher.testkit.js';
 
 const BATCH = 'http://srv.test/api/tiles/ds/batch';
 const enc = new TextEncoder();
@@ -71,20 +72,8 @@ function companion(opts: { batchStatus?: number; gate?: Promise<void> } = {}) {
   return { fetch, batches, singles, maxRunning: () => maxRunning };
 }
 
-function batcher(fetch: typeof globalThis.fetch, extra: Partial<BatcherOptions> = {}) {
-  return new Batcher({
-    fetch,
-    windowMs: 5,
-    maxTiles: 100,
-    method: 'POST',
-    timeoutMs: 5000,
-    retries: 2,
-    backoffBaseMs: 1,
-    singleTimeoutMs: 5000,
-    sleep: async () => {},
-    ...extra,
-  });
-}
+const batcher = (fetch: typeof globalThis.fetch, extra: Partial<BatcherOptions> = {}) =>
+  testBatcher(fetch, { sleep: async () => {}, ...extra });
 
 const keys = (n: number) => Array.from({ length: n }, (_, i) => `7/${i}/0.png`);
 

@@ -6,7 +6,8 @@ import {
   encodeFrame,
 } from '../protocol/batchFraming.js';
 import { isTileError } from '../protocol/errors.js';
-import { Batcher, type BatcherOptions, type BatchItemRequest } from './Batcher.js';
+import type { BatchItemRequest } from './Batcher.js';
+import { testBatcher } from './Batcher.testkit.js';
 
 const BATCH = 'http://srv.test/api/tiles/ds/batch';
 const enc = new TextEncoder();
@@ -79,19 +80,7 @@ function fakeServer(opts: {
   return { fetch, calls, singles };
 }
 
-function batcher(fetch: typeof globalThis.fetch, extra: Partial<BatcherOptions> = {}) {
-  return new Batcher({
-    fetch,
-    windowMs: 5,
-    maxTiles: 100,
-    method: 'POST',
-    timeoutMs: 5000,
-    retries: 2,
-    backoffBaseMs: 1,
-    singleTimeoutMs: 5000,
-    ...extra,
-  });
-}
+const batcher = testBatcher;
 
 const live = () => new AbortController().signal;
 
