@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { BATCH_MEDIA_TYPE, encodeBatchHeader, encodeFrame } from '../protocol/batchFraming.js';
 import { isTileError } from '../protocol/errors.js';
 import type { BatcherOptions, BatchItemRequest } from './Batcher.js';
-import { testBatcher } from './Batcher.testkit.js';
+import { testBatcher } from './testing/testBatcher.js';
 
 const BATCH = 'http://srv.test/api/tiles/ds/batch';
 const enc = new TextEncoder();

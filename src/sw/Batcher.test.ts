@@ -7,7 +7,7 @@ import {
 } from '../protocol/batchFraming.js';
 import { isTileError } from '../protocol/errors.js';
 import type { BatchItemRequest } from './Batcher.js';
-import { testBatcher } from './Batcher.testkit.js';
+import { testBatcher } from './testing/testBatcher.js';
 
 const BATCH = 'http://srv.test/api/tiles/ds/batch';
 const enc = new TextEncoder();
