@@ -15,7 +15,7 @@ const quick = argv.includes('--quick');
 const onlyArg = argv.find((a) => a.startsWith('--only='))?.slice('--only='.length);
 const only = onlyArg ? new Set(onlyArg.split(',')) : undefined;
 // The order sections appear in BENCHMARKS.md.
-const ORDER = ['server', 'codecs', 'sw', 'session', 'datasets', 'guard', 'client', 'shared-cache'];
+const ORDER = ['server', 'codecs', 'sw', 'firefox', 'session', 'datasets', 'guard', 'client', 'shared-cache'];
 
 const areas = readdirSync(join(root, 'bench'), { withFileTypes: true })
   .filter((d) => d.isDirectory() && existsSync(join(root, 'bench', d.name, 'index.ts')))
