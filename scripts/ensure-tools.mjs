@@ -1,5 +1,5 @@
 // Installs what a fresh machine lacks for `npm test`: a Chromium (Debian's
-// package when root) and redis-server (for the shared-cache tests). Run by
+// package when root), redis-server (for the shared-cache tests) and nginx. Run by
 // `pretest`; safe to run again.
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -33,4 +33,14 @@ if (!onPath('redis-server')) {
 }
 console.log(
   `[ensure-tools] redis-server: ${onPath('redis-server') ? 'present' : 'missing (shared-cache tests will fail)'}`,
+);
+
+// nginx + openssl: e2e/deploy runs the shipped nginx site with a throwaway certificate.
+if (!onPath('nginx') && !existsSync('/usr/sbin/nginx')) {
+  if (!aptInstall(['nginx', 'openssl']) && process.env.CI) {
+    throw new Error('nginx is missing and cannot be installed (not root); e2e/deploy needs it');
+  }
+}
+console.log(
+  `[ensure-tools] nginx: ${onPath('nginx') || existsSync('/usr/sbin/nginx') ? 'present' : 'missing'}`,
 );
