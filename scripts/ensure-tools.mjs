@@ -1,10 +1,12 @@
 // Installs what a fresh machine lacks for `npm test`: a Chromium (Debian's
-// package when root), redis-server (for the shared-cache tests) and nginx. Run by
-// `pretest`; safe to run again.
+// package when root), Firefox (Debian's `firefox-esr`, for the Firefox lane),
+// redis-server (for the shared-cache tests) and nginx. Run by `pretest`; safe
+// to run again. In CI a tool that cannot be had fails here, with its name.
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { ensureChromium } from './chromium.mjs';
+import { findFirefox, NO_FIREFOX } from './firefox.mjs';
 
 function onPath(name) {
   return (process.env.PATH ?? '').split(delimiter).some((d) => d && existsSync(join(d, name)));
@@ -23,6 +25,21 @@ function aptInstall(pkgs) {
 
 const chromium = await ensureChromium();
 console.log(`[ensure-tools] chromium: ${chromium}`);
+
+if (!findFirefox()) {
+  try {
+    aptInstall(['firefox-esr']);
+  } catch (e) {
+    // Reported below (and fatal in CI) as a missing Firefox.
+    console.warn(`[ensure-tools] could not install firefox-esr: ${e instanceof Error ? e.message : e}`);
+  }
+}
+const firefox = findFirefox();
+if (!firefox && process.env.CI)
+  throw new Error(`${NO_FIREFOX}; the Firefox lane (npm run test:firefox) needs it`);
+console.log(
+  `[ensure-tools] firefox: ${firefox ?? `missing (the Firefox lane will be skipped, loudly: ${NO_FIREFOX})`}`,
+);
 
 if (!onPath('redis-server')) {
   if (!aptInstall(['redis-server']) && process.env.CI) {
