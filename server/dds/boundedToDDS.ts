@@ -1,4 +1,4 @@
-import { ConcurrencyLimiter } from '../engine/ConcurrencyLimiter.js';
+import { ConcurrencyLimiter } from '../../src/async/ConcurrencyLimiter.js';
 import type { ToDDS } from '../tiles/TileService.js';
 
 /** Conversions that may wait for a slot: more than one full batch (100 tiles) of distinct `.dds` keys. */

@@ -1,6 +1,5 @@
+import { BreakerMachine, type BreakerState } from '../../src/async/BreakerMachine.js';
 import { TileError } from '../../src/protocol/errors.js';
-
-export type BreakerState = 'closed' | 'open' | 'half-open';
 
 /** What FetchEngine's `breaker` option carries (everything but the clock). */
 export interface BreakerSettings {
@@ -41,13 +40,11 @@ const BUCKETS = 10;
  * when its epoch has left the window, so the window is windowMs wide to within
  * one bucket. Only each request's first attempt is counted (see `success`),
  * so the ratio is the share of requests whose origin fetch failed at first.
+ * The open / half-open / one-trial machine is the shared `BreakerMachine`.
  */
 export class CircuitBreaker {
-  #state: BreakerState = 'closed';
-  #openedAt = 0;
-  #trialInFlight = false;
+  readonly #m: BreakerMachine;
   readonly #now: () => number;
-  readonly #openMs: number;
   readonly #ratio: number;
   readonly #minRequests: number;
   readonly #bucketMs: number;
@@ -57,7 +54,7 @@ export class CircuitBreaker {
 
   constructor(o: CircuitBreakerOptions) {
     this.#now = o.now ?? Date.now;
-    this.#openMs = o.openMs;
+    this.#m = new BreakerMachine(o.openMs, this.#now);
     this.#ratio = o.failureRatio ?? 0.5;
     this.#minRequests = o.minRequests ?? o.failureThreshold;
     const windowMs = o.windowMs ?? 10_000;
@@ -75,20 +72,14 @@ export class CircuitBreaker {
   }
 
   get state(): BreakerState {
-    if (this.#state === 'open' && this.#now() - this.#openedAt >= this.#openMs) return 'half-open';
-    return this.#state;
+    return this.#m.state;
   }
 
   /** Call before an origin attempt. Returns true when this attempt is the half-open trial. Throws CIRCUIT_OPEN. */
   enter(): boolean {
-    if (this.#state === 'closed') return false;
-    const elapsed = this.#now() - this.#openedAt;
-    if (this.#state === 'open' && elapsed >= this.#openMs) this.#state = 'half-open';
-    if (this.#state === 'half-open' && !this.#trialInFlight) {
-      this.#trialInFlight = true;
-      return true;
-    }
-    const retryAfterSec = Math.max(1, Math.ceil((this.#openMs - elapsed) / 1000));
+    const entry = this.#m.enter();
+    if (entry !== 'refused') return entry === 'trial';
+    const retryAfterSec = Math.max(1, Math.ceil(this.#m.remainingMs / 1000));
     throw new TileError('CIRCUIT_OPEN', 'origin circuit is open', { retryAfterSec });
   }
 
@@ -100,10 +91,9 @@ export class CircuitBreaker {
    */
   success(retry = false): void {
     // A late success of an attempt started before the circuit opened is no trial: the open period runs out.
-    if (this.#state === 'open') return;
-    if (this.#state === 'half-open') {
-      this.#state = 'closed';
-      this.#trialInFlight = false;
+    if (this.#m.phase === 'open') return;
+    if (this.#m.phase === 'half-open') {
+      this.#m.close();
       this.#clear(); // the failures that opened it are history now
       return;
     }
@@ -112,25 +102,19 @@ export class CircuitBreaker {
 
   failure(retry = false): void {
     // A late failure from an attempt started before the circuit opened must not extend the open period.
-    if (this.#state === 'open') return;
-    if (this.#state === 'half-open') {
-      this.#trialInFlight = false;
-      this.#open();
+    if (this.#m.phase === 'open') return;
+    if (this.#m.phase === 'half-open') {
+      this.#m.open();
       return;
     }
     if (retry) return;
     this.#record(true);
-    if (this.#tripped()) this.#open();
+    if (this.#tripped()) this.#m.open();
   }
 
   /** The attempt ended without a verdict (aborted by the client). */
   cancel(trial: boolean): void {
-    if (trial) this.#trialInFlight = false;
-  }
-
-  #open(): void {
-    this.#state = 'open';
-    this.#openedAt = this.#now();
+    this.#m.cancel(trial);
   }
 
   #record(failed: boolean): void {

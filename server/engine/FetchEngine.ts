@@ -1,13 +1,14 @@
 import { cpus } from 'node:os';
 import type { Readable } from 'node:stream';
 import { finished } from 'node:stream';
+import { Coalescer } from '../../src/async/Coalescer.js';
+import { ConcurrencyLimiter } from '../../src/async/ConcurrencyLimiter.js';
+import { errorFromSignal } from '../../src/async/errorFromSignal.js';
 import { TileError } from '../../src/protocol/errors.js';
 import { discard } from '../origin/discard.js';
 import type { Origin, OriginObject } from '../origin/Origin.js';
 import { type BreakerSettings, CircuitBreaker } from './CircuitBreaker.js';
-import { Coalescer } from './Coalescer.js';
-import { ConcurrencyLimiter } from './ConcurrencyLimiter.js';
-import { errorFromSignal, sleep, withDeadline } from './deadline.js';
+import { sleep, withDeadline } from './deadline.js';
 import { LatencyWindow } from './LatencyWindow.js';
 import { readBody } from './readBody.js';
 import { backoffDelay, isOriginFailure, isRetryable } from './retryPolicy.js';

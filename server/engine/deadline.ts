@@ -1,14 +1,5 @@
+import { errorFromSignal } from '../../src/async/errorFromSignal.js';
 import { TileError } from '../../src/protocol/errors.js';
-
-/** The TileError an aborted signal stands for: its own TileError reason, a timeout, or a plain abort. */
-export function errorFromSignal(signal: AbortSignal): TileError {
-  const r: unknown = signal.reason;
-  if (r instanceof TileError) return r;
-  if (r instanceof Error && r.name === 'TimeoutError') {
-    return new TileError('DEADLINE_EXCEEDED', 'deadline exceeded', {}, { cause: r });
-  }
-  return new TileError('ABORTED', 'request aborted', {}, { cause: r });
-}
 
 export interface Deadline {
   signal: AbortSignal;

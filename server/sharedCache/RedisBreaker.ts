@@ -1,10 +1,10 @@
+import { BreakerMachine, type BreakerState } from '../../src/async/BreakerMachine.js';
+
 /** The slice of a pino logger the shared cache uses. */
 export interface SharedCacheLog {
   warn(obj: object, msg: string): void;
   info(obj: object, msg: string): void;
 }
-
-export type RedisBreakerState = 'closed' | 'open' | 'half-open';
 
 export interface RedisBreakerOptions {
   /** Consecutive failures (errors or missed deadlines) that open the breaker. */
@@ -18,28 +18,25 @@ export interface RedisBreakerOptions {
 /**
  * Availability of Redis as the tile path sees it. A breaker (closed -> open
  * after `failureThreshold` consecutive failures -> one half-open trial after
- * `openMs`) so a slow or hung Redis costs at most a few deadlines, not one per
- * request; and "log once": one warning when Redis becomes unusable, one info
- * line when it answers again, never a line per request or per reconnect try.
- * Never throws: callers ask `allow()` and skip Redis when it says no.
+ * `openMs`; the shared `BreakerMachine`) so a slow or hung Redis costs at most
+ * a few deadlines, not one per request; and "log once": one warning when Redis
+ * becomes unusable, one info line when it answers again, never a line per
+ * request or per reconnect try. Never throws: callers ask `allow()` and skip
+ * Redis when it says no.
  */
 export class RedisBreaker {
-  #state: RedisBreakerState = 'closed';
+  readonly #m: BreakerMachine;
   #failures = 0;
-  #openedAt = 0;
-  #trialInFlight = false;
   #down = false;
   /** Times the breaker opened (for stats and tests). */
   opened = 0;
-  readonly #now: () => number;
 
   constructor(private readonly o: RedisBreakerOptions) {
-    this.#now = o.now ?? Date.now;
+    this.#m = new BreakerMachine(o.openMs, o.now ?? Date.now);
   }
 
-  get state(): RedisBreakerState {
-    if (this.#state === 'open' && this.#now() - this.#openedAt >= this.o.openMs) return 'half-open';
-    return this.#state;
+  get state(): BreakerState {
+    return this.#m.state;
   }
 
   /** True after a failure was logged and before the next success. */
@@ -49,19 +46,13 @@ export class RedisBreaker {
 
   /** `false`: skip Redis. `'trial'`: this call is the half-open probe (report its outcome). */
   allow(): false | 'normal' | 'trial' {
-    if (this.#state === 'closed') return 'normal';
-    if (this.#state === 'open' && this.#now() - this.#openedAt >= this.o.openMs) this.#state = 'half-open';
-    if (this.#state === 'half-open' && !this.#trialInFlight) {
-      this.#trialInFlight = true;
-      return 'trial';
-    }
-    return false;
+    const entry = this.#m.enter();
+    return entry === 'pass' ? 'normal' : entry === 'trial' ? 'trial' : false;
   }
 
   success(): void {
-    this.#state = 'closed';
+    this.#m.close();
     this.#failures = 0;
-    this.#trialInFlight = false;
     if (this.#down) {
       this.#down = false;
       this.o.log?.info({ sharedCache: 'redis' }, 'shared cache (Redis) answers again; using it');
@@ -69,19 +60,18 @@ export class RedisBreaker {
   }
 
   failure(cause: string): void {
-    this.#trialInFlight = false;
+    this.#m.cancel(true); // any verdict ends a trial
     this.#failures++;
-    if (this.#state === 'half-open' || this.#failures >= this.o.failureThreshold) {
-      if (this.#state !== 'open') this.opened++;
-      this.#state = 'open';
-      this.#openedAt = this.#now();
+    if (this.#m.phase === 'half-open' || this.#failures >= this.o.failureThreshold) {
+      if (this.#m.phase !== 'open') this.opened++;
+      this.#m.open();
     }
     this.markDown(cause);
   }
 
   /** The call ended without a verdict (the client left): frees the trial slot. */
   cancel(trial: boolean): void {
-    if (trial) this.#trialInFlight = false;
+    this.#m.cancel(trial);
   }
 
   /** Records unavailability seen outside a command (connection lost); logs only the first time. */
@@ -96,6 +86,6 @@ export class RedisBreaker {
 
   /** A fresh connection is up: let the next call through as a trial instead of waiting out `openMs`. */
   reconnected(): void {
-    if (this.#state === 'open') this.#openedAt = this.#now() - this.o.openMs;
+    this.#m.expire();
   }
 }

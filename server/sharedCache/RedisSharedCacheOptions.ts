@@ -1,4 +1,5 @@
-import type { RedisBreakerState, SharedCacheLog } from './RedisBreaker.js';
+import type { BreakerState } from '../../src/async/BreakerMachine.js';
+import type { SharedCacheLog } from './RedisBreaker.js';
 
 export interface RedisSharedCacheOptions {
   /** redis:// or rediss:// URL. */
@@ -41,6 +42,6 @@ export type RedisSharedCacheStats = {
   /** Misses that waited for another instance's fetch of the same cold tile; those that got it. */
   lockWaits: number;
   lockWaitHits: number;
-  breaker: RedisBreakerState;
+  breaker: BreakerState;
   connected: boolean;
 };

@@ -1,8 +1,8 @@
+import { ConcurrencyLimiter } from '../async/ConcurrencyLimiter.js';
 import { BATCH_MEDIA_TYPE, type BatchFrame, readBatchFrames } from '../protocol/batchFraming.js';
 import { TileError } from '../protocol/errors.js';
 import { TILE_GENERATION_HEADER } from '../protocol/swMessages.js';
 import { authError, fetchSingleTile, isAuthStatus, type SingleFetchOptions } from './fetchSingleTile.js';
-import { Semaphore } from './Semaphore.js';
 import { notFound, type TileResult } from './TileResult.js';
 
 export type Priority = 'visible' | 'prefetch';
@@ -79,10 +79,10 @@ export class Batcher {
   private readonly groups = new Map<string, Group>();
   private visibleOpen = 0;
   private readonly idleListeners = new Set<() => void>();
-  private readonly fallbackLimit: Semaphore;
+  private readonly fallbackLimit: ConcurrencyLimiter;
 
   constructor(private readonly o: BatcherOptions) {
-    this.fallbackLimit = new Semaphore(o.fallbackConcurrency ?? 6);
+    this.fallbackLimit = new ConcurrencyLimiter(o.fallbackConcurrency ?? 6);
   }
 
   /** Visible tiles asked and not answered yet (queued or in flight). */
@@ -309,7 +309,11 @@ export class Batcher {
     }
   }
 
-  private single(req: BatchItemRequest, signal: AbortSignal, limit?: Semaphore): Promise<TileResult> {
+  private single(
+    req: BatchItemRequest,
+    signal: AbortSignal,
+    limit?: ConcurrencyLimiter,
+  ): Promise<TileResult> {
     return fetchSingleTile(req.url, signal, this.o, { authorization: req.authorization, limit }).then((r) => {
       if (r.generation) this.o.onGeneration?.(req.dataset, r.generation);
       return r;

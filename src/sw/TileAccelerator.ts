@@ -1,8 +1,8 @@
+import { Coalescer } from '../async/Coalescer.js';
 import type { PrefetchTarget, PrefetchViewport, SwStats } from '../protocol/swMessages.js';
 import { batchPath, isTileExt, parseTileKey } from '../protocol/tileKey.js';
 import { Batcher } from './Batcher.js';
 import { CacheIndex } from './CacheIndex.js';
-import { Coalescer } from './Coalescer.js';
 import type { ResolvedOptions } from './options.js';
 import { neighbours, Prefetcher, type PrefetchTask } from './Prefetcher.js';
 import { SwCounters } from './SwCounters.js';
@@ -166,8 +166,14 @@ export class TileAccelerator {
     this.visibleOpen++;
     try {
       const joinsPrefetch = this.prefetching.has(key);
-      const { promise, joined } = this.coalescer.run(key, signal, (s) =>
-        this.load({ ...route, authorization }, s, 'visible'),
+      let joined = false;
+      const promise = this.coalescer.run(
+        key,
+        signal,
+        (s) => this.load({ ...route, authorization }, s, 'visible'),
+        () => {
+          joined = true;
+        },
       );
       if (joined) this.counters.inc(joinsPrefetch ? 'prefetch_used' : 'coalesced');
       const r = await promise;
@@ -263,8 +269,7 @@ export class TileAccelerator {
     if (this.store.memoryGet(t.url) || this.coalescer.has(t.url)) return false;
     this.prefetching.add(t.url);
     try {
-      const { promise } = this.coalescer.run(t.url, signal, (s) => this.load(t, s, 'prefetch'));
-      const r = await promise;
+      const r = await this.coalescer.run(t.url, signal, (s) => this.load(t, s, 'prefetch'));
       await r.stored;
       if (r.fetched) this.counters.inc('prefetched');
       else this.counters.inc('prefetch_skipped');

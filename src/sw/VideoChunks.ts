@@ -1,5 +1,5 @@
+import { Coalescer } from '../async/Coalescer.js';
 import { TileError } from '../protocol/errors.js';
-import { Coalescer } from './Coalescer.js';
 import {
   chunkRange,
   chunkSpan,
@@ -143,7 +143,7 @@ export class VideoChunks {
 
   private chunk(url: string, i: number, signal: AbortSignal, keep: Keep): Promise<Chunk> {
     const key = this.chunkUrl(url, i);
-    return this.coalescer.run(key, signal, (s) => this.loadChunk(url, key, i, s, keep)).promise;
+    return this.coalescer.run(key, signal, (s) => this.loadChunk(url, key, i, s, keep));
   }
 
   private async loadChunk(

@@ -1,6 +1,6 @@
+import type { ConcurrencyLimiter } from '../async/ConcurrencyLimiter.js';
 import { isTileError, TileError } from '../protocol/errors.js';
 import { TILE_GENERATION_HEADER } from '../protocol/swMessages.js';
-import type { Semaphore } from './Semaphore.js';
 import { notFound, type TileResult } from './TileResult.js';
 
 export interface SingleFetchOptions {
@@ -51,7 +51,7 @@ export interface SingleFetchExtras {
   /** The page request's `Authorization`, forwarded as is. */
   authorization?: string | undefined;
   /** Bounds how many attempts run at once (held for headers and body, released during backoff). */
-  limit?: Semaphore | undefined;
+  limit?: ConcurrencyLimiter | undefined;
 }
 
 /**

@@ -1,5 +1,5 @@
-import { TileError } from '../../src/protocol/errors.js';
-import { errorFromSignal } from './deadline.js';
+import { TileError } from '../protocol/errors.js';
+import { errorFromSignal } from './errorFromSignal.js';
 
 interface Waiter {
   grant: (release: () => void) => void;
@@ -7,10 +7,12 @@ interface Waiter {
 }
 
 /**
- * A semaphore with a bounded FIFO queue. Overflow is refused at once with
- * OVERLOADED (the server answers 503 + Retry-After) rather than queueing
- * without bound; a queued waiter leaves the queue when its signal aborts, so
- * the queue wait is bounded by the caller's deadline.
+ * A semaphore with a FIFO queue, for the server's origin and conversion slots
+ * and the worker's single-tile fallbacks. With a `queueLimit`, overflow is
+ * refused at once with OVERLOADED (the server answers 503 + Retry-After)
+ * rather than queueing without bound; without one (the worker: its callers
+ * are bounded by the page) the queue is unbounded. A queued waiter leaves the
+ * queue when its signal aborts, so the wait is bounded by the caller's deadline.
  */
 export class ConcurrencyLimiter {
   #active = 0;
@@ -18,7 +20,7 @@ export class ConcurrencyLimiter {
 
   constructor(
     readonly limit: number,
-    readonly queueLimit: number,
+    readonly queueLimit = Number.POSITIVE_INFINITY,
     private readonly retryAfterSec = 1,
   ) {
     if (!(limit >= 1)) throw new TileError('BAD_CONFIG', 'concurrency limit must be >= 1', { limit });
@@ -29,6 +31,16 @@ export class ConcurrencyLimiter {
   }
   get queued(): number {
     return this.#queue.size;
+  }
+
+  /** Runs `task` in a slot; the slot is released however the task ends. */
+  async run<T>(signal: AbortSignal, task: () => Promise<T>): Promise<T> {
+    const release = await this.acquire(signal);
+    try {
+      return await task();
+    } finally {
+      release();
+    }
   }
 
   /** Resolves with an idempotent release function once a slot is free. */

@@ -1,5 +1,5 @@
-import type { TileError } from '../../src/protocol/errors.js';
-import { errorFromSignal } from './deadline.js';
+import type { TileError } from '../protocol/errors.js';
+import { errorFromSignal } from './errorFromSignal.js';
 
 interface Entry<T> {
   promise: Promise<T>;
@@ -8,24 +8,34 @@ interface Entry<T> {
 }
 
 /**
- * Reference-counted request coalescing: concurrent `run`s with one key share
- * one `fetch`. Each waiter keeps its own signal: its abort rejects only that
- * waiter; the shared fetch is aborted only when the last waiter leaves. The
- * entry lives only while the fetch runs (caching is the caller's business),
- * so after a failure the next call fetches again.
+ * Reference-counted request coalescing, for the server's origin fetches and
+ * the worker's tile and video loads: concurrent `run`s with one key share one
+ * job. Each waiter keeps its own signal: its abort rejects only that waiter
+ * (with `errorFromSignal`); the shared job's signal aborts only when the last
+ * waiter leaves. The entry lives only while the job runs (caching is the
+ * caller's business), so after a failure the next call starts again.
  */
 export class Coalescer<T> {
   readonly #entries = new Map<string, Entry<T>>();
 
+  /** Jobs running now. */
   get size(): number {
     return this.#entries.size;
   }
 
-  /** `joined` tells the caller whether it shared an existing fetch (for stats). */
+  has(key: string): boolean {
+    return this.#entries.has(key);
+  }
+
+  /**
+   * Joins the job for `key`, starting it with `start` when none runs.
+   * `onJoin` is called (synchronously) when this call shares a running job,
+   * for the callers' counters.
+   */
   run(
     key: string,
     signal: AbortSignal,
-    fetch: (signal: AbortSignal) => Promise<T>,
+    start: (signal: AbortSignal) => Promise<T>,
     onJoin?: () => void,
   ): Promise<T> {
     if (signal.aborted) return Promise.reject(errorFromSignal(signal));
@@ -35,7 +45,7 @@ export class Coalescer<T> {
       const controller = new AbortController();
       const created: Entry<T> = { promise: undefined as unknown as Promise<T>, controller, waiters: 0 };
       created.promise = Promise.resolve()
-        .then(() => fetch(controller.signal))
+        .then(() => start(controller.signal))
         .finally(() => {
           if (this.#entries.get(key) === created) this.#entries.delete(key);
         });
@@ -47,7 +57,7 @@ export class Coalescer<T> {
     return this.#wait(key, entry, signal);
   }
 
-  /** Aborts every shared fetch (shutdown). */
+  /** Aborts every shared job (shutdown). */
   abortAll(reason: TileError): void {
     for (const e of this.#entries.values()) e.controller.abort(reason);
     this.#entries.clear();
@@ -69,8 +79,8 @@ export class Coalescer<T> {
         const why = errorFromSignal(signal);
         reject(why);
         if (entry.waiters === 0) {
-          // Last one out: nobody wants the bytes any more, free the origin socket. The
-          // reason travels on, so a fetch cut by the deadline still counts as slow, not as a client abort.
+          // Last one out: nobody wants the result any more, free the origin socket (or drop the tile
+          // from its batch). The reason travels on, so a fetch cut by a deadline still counts as slow.
           if (this.#entries.get(key) === entry) this.#entries.delete(key);
           entry.controller.abort(why);
         }
