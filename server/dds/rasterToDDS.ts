@@ -8,7 +8,7 @@ import { encodeDDS } from '../../src/wasm/dds.js';
 export const DEFAULT_DDS_MAX_PIXELS = 1024 * 1024;
 
 export interface RasterToDDSOptions {
-  /** 'fast' (default) keeps the event loop free: ~2 ms for a 256 px tile; 'high' is ~5x slower. */
+  /** 'fast' (default) keeps the event loop free (see docs/codecs.md for the measured cost); 'high' is ~30x slower. */
   quality?: 'fast' | 'high';
   /**
    * Largest raster (width x height) converted; bigger is IMAGE_TOO_LARGE before any

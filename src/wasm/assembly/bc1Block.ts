@@ -270,6 +270,60 @@ function clamp255(v: f32): f32 {
   return v < 0 ? 0 : v > 255 ? 255 : v;
 }
 
+// principal axis of the last range fit (power iteration), shared by the scalar and SIMD fits
+let vr: f32 = 0;
+let vg: f32 = 0;
+let vb: f32 = 0;
+
+/** Power iteration on the covariance, from its row with the largest diagonal; sets vr, vg, vb. */
+function principalAxis(crr: f32, crg: f32, crb: f32, cgg: f32, cgb: f32, cbb: f32): void {
+  if (crr >= cgg && crr >= cbb) {
+    vr = crr;
+    vg = crg;
+    vb = crb;
+  } else if (cgg >= cbb) {
+    vr = crg;
+    vg = cgg;
+    vb = cgb;
+  } else {
+    vr = crb;
+    vg = cgb;
+    vb = cbb;
+  }
+  for (let k = 0; k < 4; k++) {
+    const x = crr * vr + crg * vg + crb * vb;
+    const y = crg * vr + cgg * vg + cgb * vb;
+    const z = crb * vr + cgb * vg + cbb * vb;
+    const m = max(Mathf.abs(x), max(Mathf.abs(y), Mathf.abs(z)));
+    if (m < 1e-12) break;
+    const im: f32 = 1.0 / m;
+    vr = x * im;
+    vg = y * im;
+    vb = z * im;
+  }
+  if (vr * vr + vg * vg + vb * vb < 1e-12) {
+    vr = 1;
+    vg = 1;
+    vb = 1;
+  }
+}
+
+/** Endpoints at projections lo/hi (centred) on the axis through the mean, optionally inset by 1/16. */
+function axisEndpoints(mr: f32, mg: f32, mb: f32, lo: f32, hi: f32, inset: bool): void {
+  const il: f32 = 1.0 / (vr * vr + vg * vg + vb * vb);
+  if (inset) {
+    const d = (hi - lo) * (1.0 / 16.0);
+    hi -= d;
+    lo += d;
+  }
+  ar = clamp255(mr + vr * hi * il);
+  ag = clamp255(mg + vg * hi * il);
+  ab = clamp255(mb + vb * hi * il);
+  br = clamp255(mr + vr * lo * il);
+  bg = clamp255(mg + vg * lo * il);
+  bb = clamp255(mb + vb * lo * il);
+}
+
 /**
  * Principal-axis range fit over the opaque pixels: endpoints at the extreme projections,
  * inset by 1/16 of the range (the interpolants then cover the spread better).
@@ -313,38 +367,7 @@ function rangeFit(inset: bool): bool {
     cbb += b * b;
   }
   if (crr + cgg + cbb < 1e-3) return false;
-  // power iteration from the covariance row with the largest diagonal
-  let vr: f32, vg: f32, vb: f32;
-  if (crr >= cgg && crr >= cbb) {
-    vr = crr;
-    vg = crg;
-    vb = crb;
-  } else if (cgg >= cbb) {
-    vr = crg;
-    vg = cgg;
-    vb = cgb;
-  } else {
-    vr = crb;
-    vg = cgb;
-    vb = cbb;
-  }
-  for (let k = 0; k < 4; k++) {
-    const x = crr * vr + crg * vg + crb * vb;
-    const y = crg * vr + cgg * vg + cgb * vb;
-    const z = crb * vr + cgb * vg + cbb * vb;
-    const m = max(Mathf.abs(x), max(Mathf.abs(y), Mathf.abs(z)));
-    if (m < 1e-12) break;
-    const im: f32 = 1.0 / m;
-    vr = x * im;
-    vg = y * im;
-    vb = z * im;
-  }
-  const len2 = vr * vr + vg * vg + vb * vb;
-  if (len2 < 1e-12) {
-    vr = 1;
-    vg = 1;
-    vb = 1;
-  }
+  principalAxis(crr, crg, crb, cgg, cgb, cbb);
   let lo: f32 = f32.MAX_VALUE;
   let hi: f32 = -f32.MAX_VALUE;
   for (let i: u32 = 0; i < 16; i++) {
@@ -354,18 +377,7 @@ function rangeFit(inset: bool): bool {
     lo = min(lo, t);
     hi = max(hi, t);
   }
-  const il: f32 = 1.0 / (vr * vr + vg * vg + vb * vb);
-  if (inset) {
-    const d = (hi - lo) * (1.0 / 16.0);
-    hi -= d;
-    lo += d;
-  }
-  ar = clamp255(mr + vr * hi * il);
-  ag = clamp255(mg + vg * hi * il);
-  ab = clamp255(mb + vb * hi * il);
-  br = clamp255(mr + vr * lo * il);
-  bg = clamp255(mg + vg * lo * il);
-  bb = clamp255(mb + vb * lo * il);
+  axisEndpoints(mr, mg, mb, lo, hi, inset);
   return true;
 }
 
@@ -410,36 +422,7 @@ function rangeFitSimd(inset: bool): bool {
   const crb = <f32>hsum(mrb) - sr * mb;
   const cgb = <f32>hsum(mgb) - sg * mb;
   if (crr + cgg + cbb < 1e-3) return false;
-  let vr: f32, vg: f32, vb: f32;
-  if (crr >= cgg && crr >= cbb) {
-    vr = crr;
-    vg = crg;
-    vb = crb;
-  } else if (cgg >= cbb) {
-    vr = crg;
-    vg = cgg;
-    vb = cgb;
-  } else {
-    vr = crb;
-    vg = cgb;
-    vb = cbb;
-  }
-  for (let k = 0; k < 4; k++) {
-    const x = crr * vr + crg * vg + crb * vb;
-    const y = crg * vr + cgg * vg + cgb * vb;
-    const z = crb * vr + cgb * vg + cbb * vb;
-    const m = max(Mathf.abs(x), max(Mathf.abs(y), Mathf.abs(z)));
-    if (m < 1e-12) break;
-    const im: f32 = 1.0 / m;
-    vr = x * im;
-    vg = y * im;
-    vb = z * im;
-  }
-  if (vr * vr + vg * vg + vb * vb < 1e-12) {
-    vr = 1;
-    vg = 1;
-    vb = 1;
-  }
+  principalAxis(crr, crg, crb, cgg, cgb, cbb);
   // projections on the axis (uncentred: the mean's projection is subtracted after)
   const ax = f32x4.splat(vr);
   const ay = f32x4.splat(vg);
@@ -455,18 +438,7 @@ function rangeFitSimd(inset: bool): bool {
     min(min(f32x4.extract_lane(tmin, 0), f32x4.extract_lane(tmin, 1)), min(f32x4.extract_lane(tmin, 2), f32x4.extract_lane(tmin, 3))) - mean;
   let hi =
     max(max(f32x4.extract_lane(tmax, 0), f32x4.extract_lane(tmax, 1)), max(f32x4.extract_lane(tmax, 2), f32x4.extract_lane(tmax, 3))) - mean;
-  const il: f32 = 1.0 / (vr * vr + vg * vg + vb * vb);
-  if (inset) {
-    const d = (hi - lo) * (1.0 / 16.0);
-    hi -= d;
-    lo += d;
-  }
-  ar = clamp255(mr + vr * hi * il);
-  ag = clamp255(mg + vg * hi * il);
-  ab = clamp255(mb + vb * hi * il);
-  br = clamp255(mr + vr * lo * il);
-  bg = clamp255(mg + vg * lo * il);
-  bb = clamp255(mb + vb * lo * il);
+  axisEndpoints(mr, mg, mb, lo, hi, inset);
   return true;
 }
 

@@ -2,6 +2,59 @@
 // row and column, so the padding never pulls the endpoints away from the real pixels.
 import { BA, encodeAlphaBlock } from './alphaBlock';
 import { encodeColourBlock, FB, FG, FR, transMask } from './bc1Block';
+import { encodeFastBlock } from './bc1Fast';
+
+/** An edge block's 4 rows with the last row and column replicated (fast path). */
+const EDGE: usize = memory.data(64, 16);
+
+/** Start of the block's first row: in the image, or in EDGE (row stride 16) for an edge block. */
+// @ts-ignore: decorator
+@inline
+function blockRows(src: usize, width: u32, height: u32, bx: u32, by: u32): usize {
+  const stride = <usize>width << 2;
+  if (bx + 4 <= width && by + 4 <= height) return src + <usize>by * stride + (<usize>bx << 2);
+  for (let y: u32 = 0; y < 4; y++) {
+    const row = src + <usize>min(by + y, height - 1) * stride;
+    for (let x: u32 = 0; x < 4; x++) store<u32>(EDGE + (y << 4) + (x << 2), load<u32>(row + (<usize>min(bx + x, width - 1) << 2)));
+  }
+  return EDGE;
+}
+
+/**
+ * The SIMD `fast` loop: rows straight into registers. BC1 (`bc3` false): blocks with a
+ * texel of alpha < 128 take the scalar path (3-colour punch-through) when `punch`.
+ */
+function encodeFast(src: usize, width: u32, height: u32, dst: usize, bc3: bool, punch: bool): void {
+  const stride = <usize>width << 2;
+  const alphaBytes = i8x16(3, 7, 11, 15, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1);
+  for (let by: u32 = 0; by < height; by += 4) {
+    const edgeRow = by + 4 > height;
+    for (let bx: u32 = 0; bx < width; bx += 4) {
+      const row = blockRows(src, width, height, bx, by);
+      const rs: usize = edgeRow || bx + 4 > width ? 16 : stride;
+      const p0 = v128.load(row);
+      const p1 = v128.load(row + rs);
+      const p2 = v128.load(row + 2 * rs);
+      const p3 = v128.load(row + 3 * rs);
+      if (bc3) {
+        store<u32>(BA, i32x4.extract_lane(i8x16.swizzle(p0, alphaBytes), 0));
+        store<u32>(BA, i32x4.extract_lane(i8x16.swizzle(p1, alphaBytes), 0), 4);
+        store<u32>(BA, i32x4.extract_lane(i8x16.swizzle(p2, alphaBytes), 0), 8);
+        store<u32>(BA, i32x4.extract_lane(i8x16.swizzle(p3, alphaBytes), 0), 12);
+        encodeAlphaBlock(dst, false);
+        encodeFastBlock(dst + 8, p0, p1, p2, p3);
+        dst += 16;
+        continue;
+      }
+      // any alpha < 128 (top bit clear) makes a 3-colour block with transparent texels
+      if (punch && (i8x16.bitmask(v128.and(v128.and(p0, p1), v128.and(p2, p3))) & 0x8888) != 0x8888) {
+        gather(src, width, height, bx, by, true);
+        encodeColourBlock(dst, false, true, false);
+      } else encodeFastBlock(dst, p0, p1, p2, p3);
+      dst += 8;
+    }
+  }
+}
 
 // @ts-ignore: decorator
 @inline
@@ -49,6 +102,12 @@ function gather(src: usize, width: u32, height: u32, bx: u32, by: u32, punch: bo
  * 1: alpha ignored, so index 3 (black) may serve dark opaque pixels.
  */
 export function encodeBC1(src: usize, width: u32, height: u32, dst: usize, high: bool, alphaMode: u32): void {
+  if (ASC_FEATURE_SIMD) {
+    if (!high) {
+      encodeFast(src, width, height, dst, false, alphaMode == 0);
+      return;
+    }
+  }
   for (let by: u32 = 0; by < height; by += 4) {
     for (let bx: u32 = 0; bx < width; bx += 4) {
       gather(src, width, height, bx, by, alphaMode == 0);
@@ -59,6 +118,12 @@ export function encodeBC1(src: usize, width: u32, height: u32, dst: usize, high:
 }
 
 export function encodeBC3(src: usize, width: u32, height: u32, dst: usize, high: bool): void {
+  if (ASC_FEATURE_SIMD) {
+    if (!high) {
+      encodeFast(src, width, height, dst, true, false);
+      return;
+    }
+  }
   for (let by: u32 = 0; by < height; by += 4) {
     for (let bx: u32 = 0; bx < width; bx += 4) {
       gather(src, width, height, bx, by, false);
