@@ -20,7 +20,7 @@ describe('loadConfig', () => {
     expect(c.host).toBe('127.0.0.1');
     expect(c.tileKeyTemplate).toBe('{dataset}/{z}/{x}/{y}.{ext}');
     expect(c.videoKeyTemplate).toBe('videos/{id}');
-    expect(c.originConcurrency).toBeGreaterThanOrEqual(16);
+    expect(c.originConcurrency).toBeGreaterThanOrEqual(128);
     expect(c.originConcurrency).toBeLessThanOrEqual(256);
     expect(c.s3).toBeUndefined();
     expect(c.corsOrigins).toEqual([]);

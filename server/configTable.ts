@@ -84,9 +84,9 @@ export const CONFIG_VARS: readonly ConfigVar[] = [
   },
   {
     name: 'ORIGIN_CONCURRENCY',
-    default: 'min(cpus*16, 256)',
+    default: 'max(128, min(cpus*16, 256))',
     meaning:
-      'Origin requests running at once over all clients (a semaphore); a video stream holds one until its headers, then one of half as many stream slots.',
+      'Origin requests running at once over all clients (a semaphore); at least 128 so a 64-tile viewport is one origin round on the smallest machine (origin latency, not CPU, bounds it; an HTTP/S3 origin runs at most ORIGIN_CONNECTIONS at once). A video stream holds one until its headers, then one of min(ORIGIN_CONCURRENCY, ORIGIN_CONNECTIONS)/2 stream slots.',
   },
   {
     name: 'ORIGIN_QUEUE_LIMIT',
@@ -209,4 +209,9 @@ export const CONFIG_VARS: readonly ConfigVar[] = [
   },
 ] as const;
 
-export const DEFAULT_ORIGIN_CONCURRENCY = Math.min(cpus * 16, 256);
+// Origin fetches wait on the network, not the CPU: the floor of 128 makes one
+// 64-tile viewport one origin round even on 2 cores (the old min(cpus*16, 256)
+// gave 32 there: two rounds; docs/deployment.md has the measurement), with room
+// for the worker's prefetch of it (52 tiles) where the origin allows that many
+// (ORIGIN_CONNECTIONS sockets for an HTTP/S3 origin). Larger machines keep up to 256.
+export const DEFAULT_ORIGIN_CONCURRENCY = Math.max(128, Math.min(cpus * 16, 256));

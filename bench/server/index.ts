@@ -107,8 +107,8 @@ export async function batchVsSingle(ctx: BenchContext, root: string): Promise<st
   const rounds = ctx.quick ? 3 : 5;
   const set = writeTileSet(root, 'bvs', 64 * rounds * 4 + 64, 15 * 1024);
   const origin = await startOrigin(ctx, root, 40);
-  // 64 cold tiles are one origin round only when ORIGIN_CONCURRENCY >= 64; the
-  // default min(cpus*16, 256) is 32 on 2 cores, i.e. two 40 ms rounds per batch.
+  // 64 cold tiles are one origin round only when ORIGIN_CONCURRENCY >= 64 (the
+  // default max(128, min(cpus*16, 256)) is; the old min(cpus*16, 256) was 32 on 2 cores).
   // The main rows state the setting; one row shows the default.
   const server = await startServer(ctx, {
     R2_PUBLIC_URL: origin.url,
@@ -170,7 +170,7 @@ export async function batchVsSingle(ctx: BenchContext, root: string): Promise<st
       row('**one binary streamed batch** (`application/vnd.tile-batch`)', t.binary),
       row("one JSON batch (the seeds' base64 format)", t.json),
       row(
-        `one binary batch, default ORIGIN_CONCURRENCY (${DEFAULT_ORIGIN_CONCURRENCY} here: two origin rounds)`,
+        `one binary batch, default ORIGIN_CONCURRENCY (${DEFAULT_ORIGIN_CONCURRENCY} here: ${Math.ceil(64 / DEFAULT_ORIGIN_CONCURRENCY)} origin round${DEFAULT_ORIGIN_CONCURRENCY < 64 ? 's' : ''})`,
         t.binaryDefault,
       ),
     ].join('\n');

@@ -43,7 +43,7 @@ export interface EngineStats {
 }
 
 export interface FetchEngineOptions {
-  /** ORIGIN_CONCURRENCY, default min(cpus*16, 256). */
+  /** ORIGIN_CONCURRENCY, default max(128, min(cpus*16, 256)). */
   concurrency: number;
   /** Bounded queue; overflow -> TileError('OVERLOADED', ..., { retryAfterSec }). */
   queueLimit: number;
@@ -76,9 +76,9 @@ export interface FetchEngineOptions {
   overloadRetryAfterSec?: number;
 }
 
-/** ORIGIN_CONCURRENCY's default: min(cpus*16, 256). */
+/** ORIGIN_CONCURRENCY's default: max(128, min(cpus*16, 256)) (server/configTable.ts says why). */
 export function defaultConcurrency(): number {
-  return Math.min(Math.max(1, cpus().length) * 16, 256);
+  return Math.max(128, Math.min(Math.max(1, cpus().length) * 16, 256));
 }
 
 function toTileError(e: unknown): TileError {
