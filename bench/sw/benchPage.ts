@@ -22,7 +22,7 @@ export const BENCH_PAGE = `<!doctype html>
   }
   window.ready = register();
   /** Time from inserting 64 <img>s to the last onload (ms); fails loudly on any error. */
-  window.viewport = async (z, x0, y0, n) => {
+  window.viewport = async (z, x0, y0, n, dataset = 'bench') => {
     const grid = document.getElementById('grid');
     grid.textContent = '';
     performance.clearResourceTimings();
@@ -31,7 +31,7 @@ export const BENCH_PAGE = `<!doctype html>
     for (let y = y0; y < y0 + n; y++) for (let x = x0; x < x0 + n; x++) {
       const img = new Image(16, 16);
       waits.push(new Promise((res, rej) => { img.onload = res; img.onerror = () => rej(new Error('tile ' + x + ',' + y)); }));
-      img.src = '/api/tiles/bench/' + z + '/' + x + '/' + y + '.jpg';
+      img.src = '/api/tiles/' + dataset + '/' + z + '/' + x + '/' + y + '.jpg';
       grid.appendChild(img);
     }
     await Promise.all(waits);
@@ -42,10 +42,10 @@ export const BENCH_PAGE = `<!doctype html>
     const e = performance.getEntriesByType('resource').filter((r) => r.initiatorType === 'img' && r.name.includes('/api/tiles/'));
     return { n: e.length, worker: e.filter((r) => r.workerStart > 0).length, network: e.filter((r) => r.transferSize > 0).length };
   };
-  /** One round trip of a warm 64-tile binary batch from the page (ms). */
-  window.warmBatch = async (keys) => {
+  /** One round trip of a 64-tile binary batch from the page (ms). */
+  window.warmBatch = async (keys, dataset = 'bench') => {
     const t0 = performance.now();
-    const res = await fetch('/api/tiles/bench/batch', { method: 'POST', headers: { Accept: 'application/vnd.tile-batch', 'Content-Type': 'application/json' }, body: JSON.stringify({ tiles: keys }) });
+    const res = await fetch('/api/tiles/' + dataset + '/batch', { method: 'POST', headers: { Accept: 'application/vnd.tile-batch', 'Content-Type': 'application/json' }, body: JSON.stringify({ tiles: keys }) });
     await res.arrayBuffer();
     return performance.now() - t0;
   };

@@ -1,160 +1,39 @@
 // Service-worker bench (bench/run.ts runs this): a cold 64-tile viewport with
 // no worker, a plain Workbox CacheFirst worker, and ours; warm viewports; and
-// the physical limit, all against the mocked origin at 40 ms latency.
-import { copyFile, cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+// the physical limit, all against the mocked origin at 40 ms latency. Then the
+// same cold viewport through nginx (the shipped site, TLS, HTTP/2 and HTTP/1.1)
+// in front of the server, and with the old ORIGIN_CONCURRENCY default.
+import { rm, symlink } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
-import { type Browser, chromium, type Page } from 'playwright-core';
-import sharp from 'sharp';
-import { build } from 'vite';
+import { chromium, type Page } from 'playwright-core';
+import { type NginxEdge, nginxVersion, startNginxEdge } from '../../e2e/harness/nginxEdge.js';
 import { type Stack, startStack } from '../../e2e/harness/startStack.js';
 import { type Proc, spawnNode } from '../server/processes.js';
 import type { BenchContext } from '../types.js';
-import { BENCH_PAGE } from './benchPage.js';
+import { staticDir, tiles, writeTiles } from './benchAssets.js';
+import { browserCpuMs } from './browserCpuMs.js';
+import { EDGE_DATASETS, edgePaths, edgeRows, runEdgeIteration } from './edgePaths.js';
+import {
+  fmt,
+  type Mode,
+  median,
+  openPage,
+  showCounts,
+  tileSources,
+  viewport as viewportOf,
+  viewportSlots,
+} from './pageDriver.js';
 
 const Z = 6;
 const N = 8;
 const LATENCY = 40;
-const ORIGIN_CONCURRENCY = 128;
+/** ORIGIN_CONCURRENCY's default before issue 13: 32 on 2 cores (two origin rounds for 64 tiles). */
+const OLD_DEFAULT_CONCURRENCY = Math.min(availableParallelism() * 16, 256);
 /** Reloads per run for the warm column. */
 const WARM_RELOADS = 3;
-type Mode = 'none' | 'workbox' | 'ours';
 
-/** Twelve real 256-px JPEG tiles cut from the sample image, reused round-robin over every key of level Z. */
-async function tiles(root: string): Promise<Record<string, Uint8Array>> {
-  const src = sharp(await readFile(path.join(root, 'fixtures/sample-source/hubble_deep_field.jpg')));
-  const meta = await src.metadata();
-  const pool: Uint8Array[] = [];
-  for (let i = 0; i < 12; i++) {
-    const left = (i * 397) % Math.max(1, (meta.width ?? 256) - 256);
-    const top = (i * 211) % Math.max(1, (meta.height ?? 256) - 256);
-    pool.push(
-      new Uint8Array(
-        await src.clone().extract({ left, top, width: 256, height: 256 }).jpeg({ quality: 85 }).toBuffer(),
-      ),
-    );
-  }
-  const files: Record<string, Uint8Array> = {};
-  const n = 2 ** Z;
-  for (let x = 0; x < n; x++)
-    for (let y = 0; y < n; y++) files[`bench/${Z}/${x}/${y}.jpg`] = pool[(x * 7 + y) % 12]!;
-  // The level above: parents (prefetched by our worker) and the pool warm-up.
-  for (let x = 0; x < n / 2; x++) {
-    for (let y = 0; y < n / 2; y++) files[`bench/${Z - 1}/${x}/${y}.jpg`] = pool[(x + y) % 12]!;
-  }
-  return files;
-}
-
-/** Bundles one browser entry into `dir/<file>` as a self-contained IIFE exposing `name`. */
-async function buildIife(
-  root: string,
-  dir: string,
-  entry: string,
-  name: string,
-  file: string,
-): Promise<void> {
-  const out = path.join(dir, `.build-${name}`);
-  await build({
-    configFile: false,
-    root,
-    logLevel: 'warn',
-    publicDir: false,
-    define: { 'process.env.NODE_ENV': JSON.stringify('production') },
-    build: {
-      outDir: out,
-      emptyOutDir: true,
-      lib: { entry: path.join(root, entry), formats: ['iife'], name, fileName: () => file },
-    },
-  });
-  await copyFile(path.join(out, file), path.join(dir, file));
-  await rm(out, { recursive: true, force: true });
-}
-
-async function staticDir(root: string): Promise<string> {
-  const dir = await mkdtemp(path.join(tmpdir(), 'tile-sw-bench-'));
-  await cp(path.join(root, 'dist/public'), dir, { recursive: true });
-  await writeFile(path.join(dir, 'bench.html'), BENCH_PAGE);
-  await buildIife(root, dir, 'bench/sw/workboxCacheFirstSw.ts', 'wbSw', 'wb-sw.js');
-  await buildIife(root, dir, 'bench/sw/pageBatchViewport.page.ts', 'benchBatch', 'bench-batch.js');
-  return dir;
-}
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length === 0
-    ? Number.NaN
-    : s.length % 2
-      ? s[(s.length - 1) / 2]!
-      : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
-const fmt = (xs: number[]) =>
-  `${median(xs).toFixed(0)} (${Math.min(...xs).toFixed(0)}–${Math.max(...xs).toFixed(0)})`;
-
-async function openPage(browser: Browser, stack: Stack, mode: Mode, settledContext = false): Promise<Page> {
-  const context = await browser.newContext();
-  const page = await context.newPage();
-  if (settledContext) {
-    // The context's first page (no worker) and time for the browser's own
-    // start-up work in a new context; the worker is then installed fresh.
-    await page.goto(`${stack.serverUrl}/bench.html?sw=none`);
-    await page.evaluate('window.ready');
-    await new Promise((r) => setTimeout(r, 1500));
-  }
-  await page.goto(`${stack.serverUrl}/bench.html?sw=${mode}`);
-  const ok = await page.evaluate('window.ready');
-  if (!ok) throw new Error(`${mode}: the worker did not take control`);
-  return page;
-}
-
-const viewport = (page: Page, x0: number, y0: number) =>
-  page.evaluate(`window.viewport(${Z}, ${x0}, ${y0}, ${N})`) as Promise<number>;
-
-/** Where the last viewport's tiles came from (Resource Timing): how many reached the worker, the network. */
-const tileSources = (page: Page) =>
-  page.evaluate('window.tileSources()') as Promise<{ n: number; worker: number; network: number }>;
-
-/**
- * CPU time (user + system, ms) of the Chromium processes this bench process
- * launched (its descendants named chrom*), from /proc (Linux; 0 elsewhere):
- * other Chromiums on the machine are not counted, nor the server or origin.
- */
-async function browserCpuMs(): Promise<number> {
-  const rootPid = process.pid;
-  const procs = new Map<number, { ppid: number; ms: number; chrome: boolean }>();
-  let pids: string[];
-  try {
-    pids = (await readdir('/proc')).filter((d) => /^\d+$/.test(d));
-  } catch {
-    return 0;
-  }
-  for (const d of pids) {
-    try {
-      const st = await readFile(`/proc/${d}/stat`, 'utf8');
-      const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
-      // Fields after the name: state ppid ... utime(12th) stime(13th), in clock ticks (100 Hz on Linux).
-      const name = st.slice(st.indexOf('(') + 1, st.lastIndexOf(')'));
-      procs.set(Number(d), {
-        ppid: Number(f[1]),
-        ms: (Number(f[11]) + Number(f[12])) * 10,
-        chrome: name.startsWith('chrom'),
-      });
-    } catch {
-      // The process ended meanwhile.
-    }
-  }
-  let total = 0;
-  const stack = [rootPid];
-  const seen = new Set<number>();
-  while (stack.length > 0) {
-    const pid = stack.pop()!;
-    if (seen.has(pid)) continue;
-    seen.add(pid);
-    const p = procs.get(pid);
-    if (p?.chrome) total += p.ms;
-    for (const [child, p] of procs) if (p.ppid === pid) stack.push(child);
-  }
-  return total;
-}
+const viewport = (page: Page, x0: number, y0: number) => viewportOf(page, 'bench', Z, x0, y0, N);
 
 export default async function swBench(ctx: BenchContext): Promise<string> {
   if (!ctx.chromiumPath) return '## Service worker\n\nSkipped: no Chromium on this machine.\n';
@@ -162,9 +41,11 @@ export default async function swBench(ctx: BenchContext): Promise<string> {
   // The origin runs in its own process (a real origin is another machine):
   // in the server's process its per-request work (and the Playwright
   // driver's) sat on the server's event loop and was counted as server time.
-  const originRoot = await writeTiles(await tiles(ctx.root));
+  const originRoot = await writeTiles(await tiles(ctx.root, Z));
+  for (const d of EDGE_DATASETS) await symlink(path.join(originRoot, 'bench'), path.join(originRoot, d));
   let origin: Proc | undefined;
-  let stack: Stack | undefined;
+  const stacks: Stack[] = [];
+  const edges: NginxEdge[] = [];
   try {
     origin = await spawnNode(
       ctx.root,
@@ -172,34 +53,40 @@ export default async function swBench(ctx: BenchContext): Promise<string> {
       ['--root', originRoot, '--latency', String(LATENCY)],
       {},
     );
-    // 64 cold tiles must be one origin round for the stated limit (one origin
-    // latency); the default min(cpus*16, 256) is 32 on a 2-core machine.
-    stack = await startStack({
-      config: { staticDir: dir, r2PublicUrl: origin.url, originConcurrency: ORIGIN_CONCURRENCY },
-    });
-    return await run(ctx, stack);
+    // The server with its defaults (64 cold tiles are one origin round for the
+    // stated limit: one origin latency), and one with the old default.
+    const base = { staticDir: dir, r2PublicUrl: origin.url };
+    stacks.push(await startStack({ config: base }));
+    stacks.push(await startStack({ config: { ...base, originConcurrency: OLD_DEFAULT_CONCURRENCY } }));
+    for (const s of stacks) edges.push(await startNginxEdge({ upstream: s.serverUrl }));
+    return await run(ctx, { stack: stacks[0]!, old: stacks[1]!, edge: edges[0]!, oldEdge: edges[1]! });
   } finally {
-    await stack?.close();
+    for (const e of edges) await e.stop();
+    for (const s of stacks) await s.close();
     await origin?.stop().catch(() => {});
     await rm(originRoot, { recursive: true, force: true });
     await rm(dir, { recursive: true, force: true });
   }
 }
 
-async function writeTiles(files: Record<string, Uint8Array>): Promise<string> {
-  const root = await mkdtemp(path.join(tmpdir(), 'tile-sw-bench-origin-'));
-  for (const [key, bytes] of Object.entries(files)) {
-    await mkdir(path.dirname(path.join(root, key)), { recursive: true });
-    await writeFile(path.join(root, key), bytes);
-  }
-  return root;
+interface Env {
+  /** The server with its default config. */
+  stack: Stack;
+  /** The server with ORIGIN_CONCURRENCY at the old default. */
+  old: Stack;
+  /** nginx with the shipped site in front of each. */
+  edge: NginxEdge;
+  oldEdge: NginxEdge;
 }
 
-async function run(ctx: BenchContext, stack: Stack): Promise<string> {
+async function run(ctx: BenchContext, env: Env): Promise<string> {
+  const { stack, edge } = env;
   const iterations = ctx.quick ? 2 : 5;
   const browser = await chromium.launch({
     executablePath: ctx.chromiumPath,
-    args: ctx.chromiumArgs,
+    // Both nginx instances share nothing but the certificate's SPKI list; service
+    // workers need the certificate trusted, not just ignored (no `ignoreHTTPSErrors`).
+    args: [...ctx.chromiumArgs, `--ignore-certificate-errors-spki-list=${env.edge.spki},${env.oldEdge.spki}`],
     headless: true,
   });
   try {
@@ -211,14 +98,38 @@ async function run(ctx: BenchContext, stack: Stack): Promise<string> {
       if (i >= 49) throw new Error('sw bench: out of untouched viewports');
       return [(i % 7) * 9 + 1, Math.floor(i / 7) * 9 + 1] as const;
     };
-    // Warm the server's origin pool once, as a running server would be.
-    await fetch(`${stack.serverUrl}/api/tiles/bench/batch`, {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({
-        tiles: Array.from({ length: 64 }, (_, i) => `${Z - 1}/${31 - (i % 8)}/${31 - Math.floor(i / 8)}.jpg`),
-      }),
-    }).then((r) => r.arrayBuffer());
+    // Warm each server's origin pool once, as a running server would be.
+    for (const s of [stack, env.old]) {
+      await fetch(`${s.serverUrl}/api/tiles/bench/batch`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({
+          tiles: Array.from(
+            { length: 64 },
+            (_, i) => `${Z - 1}/${31 - (i % 8)}/${31 - Math.floor(i / 8)}.jpg`,
+          ),
+        }),
+      }).then((r) => r.arrayBuffer());
+    }
+    // And nginx's keep-alive connections to the servers: one viewport through each listener.
+    const slots = new Map<string, () => readonly [number, number]>();
+    const warmSlots = viewportSlots('warm');
+    for (const base of [edge.url, edge.h1Url, env.oldEdge.url]) {
+      const p = await openPage(browser, base, 'none');
+      const [wx, wy] = warmSlots();
+      await viewportOf(p, 'warm', Z, wx, wy, N);
+      await p.context().close();
+    }
+    const oldC = env.old.config.originConcurrency;
+    const newC = stack.config.originConcurrency;
+    const paths = edgePaths({
+      h2: edge.url,
+      h1: edge.h1Url,
+      oldH2: env.oldEdge.url,
+      oldServer: env.old.serverUrl,
+      oldConcurrency: oldC,
+    });
+    const { noneH2, oursH2, oldNoneH2, oldOursH2, oldOurs } = paths;
 
     const cpu = async <T>(fn: () => Promise<T>, into: number[]): Promise<T> => {
       const c0 = await browserCpuMs();
@@ -239,7 +150,7 @@ async function run(ctx: BenchContext, stack: Stack): Promise<string> {
     const coldSettled: number[] = [];
     for (let it = 0; it < iterations; it++) {
       for (const mode of ['none', 'workbox', 'ours'] as const) {
-        const page = await openPage(browser, stack, mode);
+        const page = await openPage(browser, stack.serverUrl, mode);
         const [x0, y0] = next();
         cold[mode].push(await cpu(() => viewport(page, x0, y0), mode === 'ours' ? cpuCold : []));
         // Warm: the same viewport in a fresh document (reload), caches kept;
@@ -267,15 +178,16 @@ async function run(ctx: BenchContext, stack: Stack): Promise<string> {
       }
       // Ours on a first visit (fresh worker install) in a context that already
       // showed a page: separates the browser's new-context cost from the worker's.
-      const settled = await openPage(browser, stack, 'ours', true);
+      const settled = await openPage(browser, stack.serverUrl, 'ours', true);
       const [sx, sy] = next();
       coldSettled.push(await viewport(settled, sx, sy));
       await settled.context().close();
+      await runEdgeIteration(browser, paths.all, it, Z, N, slots, ctx.log);
     }
 
     // The physical limit: one page->server round trip carrying the 64 tiles
     // (measured warm, from the server's memory cache) plus one origin latency.
-    const page = await openPage(browser, stack, 'none');
+    const page = await openPage(browser, stack.serverUrl, 'none');
     const [lx, ly] = next();
     const keys = Array.from({ length: 64 }, (_, i) => `${Z}/${lx + (i % 8)}/${ly + Math.floor(i / 8)}.jpg`);
     await page.evaluate(`window.warmBatch(${JSON.stringify(keys)})`);
@@ -307,6 +219,30 @@ async function run(ctx: BenchContext, stack: Stack): Promise<string> {
     }
     await page.context().close();
     const limit = median(trips) + LATENCY;
+    // Where ours spends its time over h2: the same cold batch from the page through
+    // nginx, alone and feeding the 64 <img>s (no worker).
+    const h2Page = await openPage(browser, edge.url, 'none');
+    const h2Slots = viewportSlots('e-page');
+    const h2Trips: number[] = [];
+    const h2Imgs: number[] = [];
+    for (let i = 0; i < iterations; i++) {
+      const [cx, cy] = h2Slots();
+      const fresh = Array.from(
+        { length: 64 },
+        (_, j) => `${Z}/${cx + (j % 8)}/${cy + Math.floor(j / 8)}.jpg`,
+      );
+      h2Trips.push((await h2Page.evaluate(`window.warmBatch(${JSON.stringify(fresh)}, 'e-page')`)) as number);
+      const [ix, iy] = h2Slots();
+      h2Imgs.push(
+        (await h2Page.evaluate(
+          `window.benchBatch.viewportFromBatch('/api/tiles/e-page/batch', ${Z}, ${ix}, ${iy}, ${N})`,
+        )) as number,
+      );
+    }
+    const h2BatchProto = (await h2Page.evaluate(
+      "[...new Set(performance.getEntriesByType('resource').filter((e) => e.name.includes('/batch')).map((e) => e.nextHopProtocol))].join(', ')",
+    )) as string;
+    await h2Page.context().close();
 
     const m = (xs: number[]) => median(xs);
     const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}×`;
@@ -337,9 +273,26 @@ async function run(ctx: BenchContext, stack: Stack): Promise<string> {
       '',
       verdict.map((v) => `- ${v}`).join('\n'),
       '',
-      'Method: headless Chromium (playwright-core), one fresh browser context per path and run (cold HTTP cache, fresh worker install); each run uses a viewport no earlier run touched, so the server fetches every tile from the origin (its origin connection pool was warmed once; `ORIGIN_CONCURRENCY=' +
-        String(ORIGIN_CONCURRENCY) +
+      'Method: headless Chromium (playwright-core), one fresh browser context per path and run (cold HTTP cache, fresh worker install); each run uses a viewport no earlier run touched, so the server fetches every tile from the origin (its origin connection pool was warmed once; the default `ORIGIN_CONCURRENCY=' +
+        String(newC) +
         "` so 64 tiles are one origin round; the mocked origin runs in its own process). Warm = reload the page, wait 300 ms, and show the same viewport again, three times per run (median of all): the server sends `Cache-Control: public, max-age` and our worker repeats it, so on a reload both paths are answered from the renderer's in-memory image cache (the counts above say how many tiles reached the worker or the network). The limit is the page-measured round trip of one binary batch of 64 tiles already in the server memory cache, plus one origin latency. The best-a-page-can-do row inserts the same 64 `<img>`s and sets each one's `src` to a blob URL of its frame as the page's own cold batch streams in: the browser work of our path (fetch, frames, image decode) without the service worker.",
+      '',
+      '### Through nginx: HTTP/2 at the edge',
+      `The same cold viewport with the shipped nginx site (\`deploy/nginx-tile-accelerator.conf\`, ${await nginxVersion()}, one worker process; TLS with a throwaway certificate that Chromium trusts through \`--ignore-certificate-errors-spki-list\`, service workers included) in front of the same server, ms, median (min–max) of ${iterations} runs, each in a fresh context. Each path asks for its own copy of the dataset, so every tile is cold in the browser, in nginx's cache and in the server. Protocol = \`nextHopProtocol\` (Resource Timing) of the tile requests: the page's own without a worker, the worker's with one (ours: its batches; Workbox: single tiles). nginx's upstream keep-alive connections were warmed with one viewport per listener.`,
+      '| path | protocol | cold viewport (first visit) | vs no worker h2 | cold viewport, worker running | vs no worker h2 |',
+      '| --- | --- | --- | --- | --- | --- |',
+      ...edgeRows(paths.all, noneH2),
+      `| one cold binary batch from the page, no worker, nginx HTTP/2 | ${h2BatchProto || 'none recorded'} | ${fmt(h2Trips)} | ${ratio(m(h2Trips), m(noneH2.cold))} | – | – |`,
+      `| the same cold batch feeding the 64 \`<img>\`s from the page (blob URLs), nginx HTTP/2 | ${h2BatchProto || 'none recorded'} | ${fmt(h2Imgs)} | ${ratio(m(h2Imgs), m(noneH2.cold))} | – | – |`,
+      '',
+      [
+        `cold viewport over h2: ours ${ratio(m(oursH2.cold), m(noneH2.cold))} of no worker (target ≤ 0.70×) — ${m(oursH2.cold) <= 0.7 * m(noneH2.cold) ? 'met' : 'NOT met'}; worker running ${ratio(m(oursH2.cold2), m(noneH2.cold2))}`,
+        `no worker: HTTP/2 through nginx ${ratio(m(noneH2.cold), m(cold.none))} of HTTP/1.1 straight to the server; the no-worker h2 page's tiles came over ${showCounts(noneH2.protocols)}${Object.keys(noneH2.protocols).join() === 'h2' ? ' (checked)' : ' — NOT h2 only'}`,
+        `ours over h2 vs the page's own cold batch over h2: ${ratio(m(oursH2.cold), m(h2Trips))}; vs that batch feeding the <img>s: ${ratio(m(oursH2.cold), m(h2Imgs))} (what the service worker costs over h2)`,
+        `ORIGIN_CONCURRENCY default ${oldC} (old) → ${newC} (new), cold viewport: ours straight to the server ${m(oldOurs.cold).toFixed(0)} → ${m(cold.ours).toFixed(0)} ms (${ratio(m(cold.ours), m(oldOurs.cold))}); ours over h2 ${m(oldOursH2.cold).toFixed(0)} → ${m(oursH2.cold).toFixed(0)} ms (${ratio(m(oursH2.cold), m(oldOursH2.cold))}); no worker over h2 ${m(oldNoneH2.cold).toFixed(0)} → ${m(noneH2.cold).toFixed(0)} ms (${ratio(m(noneH2.cold), m(oldNoneH2.cold))})`,
+      ]
+        .map((v) => `- ${v}`)
+        .join('\n'),
     ].join('\n');
   } finally {
     await browser.close().catch(() => {});

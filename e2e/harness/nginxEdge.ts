@@ -60,6 +60,12 @@ export function nginxBinary(): string {
   throw new Error('nginx not found: install it (Debian: apt-get install nginx; `npm test` does)');
 }
 
+/** `nginx/1.22.1` (from `nginx -v`). */
+export async function nginxVersion(): Promise<string> {
+  const { stdout, stderr } = await run(nginxBinary(), ['-v']);
+  return `${stdout}${stderr}`.replace(/^nginx version:\s*/, '').trim();
+}
+
 /** A self-signed certificate for 127.0.0.1/localhost in `dir`, and its SPKI hash. */
 async function makeCertificate(
   dir: string,
