@@ -92,6 +92,28 @@ describe('loadConfig', () => {
     expect(e.message).toContain(name);
   });
 
+  it('reads the miss budget and TRUST_PROXY as Express does (false, true, hops, proxy list)', () => {
+    const d = loadConfig({});
+    expect([d.missBudgetPerSec, d.missBudgetBurst, d.missBudgetClients, d.trustProxy]).toEqual([
+      200,
+      1000,
+      50_000,
+      false,
+    ]);
+    expect(loadConfig({ MISS_BUDGET_PER_SEC: '0' }).missBudgetPerSec).toBe(0);
+    expect(loadConfig({ TRUST_PROXY: 'true' }).trustProxy).toBe(true);
+    expect(loadConfig({ TRUST_PROXY: '2' }).trustProxy).toBe(2);
+    expect(loadConfig({ TRUST_PROXY: 'loopback, 10.0.0.0/8' }).trustProxy).toEqual([
+      'loopback',
+      '10.0.0.0/8',
+    ]);
+    expect(configError({ TRUST_PROXY: 'proxy.example' })).toMatchObject({
+      code: 'BAD_CONFIG',
+      variable: 'TRUST_PROXY',
+    });
+    expect(configError({ MISS_BUDGET_BURST: '0' }).variable).toBe('MISS_BUDGET_BURST');
+  });
+
   it('documents every variable it reads in README.md and docs/server.md', async () => {
     for (const file of ['../README.md', '../docs/server.md']) {
       const doc = await readFile(new URL(file, import.meta.url), 'utf8');

@@ -1,5 +1,6 @@
 import { TileError } from '../src/protocol/errors.js';
 import { DEFAULT_ORIGIN_CONCURRENCY } from './configTable.js';
+import { compileTrust, type TrustProxy } from './guard/clientAddress.js';
 import type { S3Target } from './origin/s3Request.js';
 
 export { CONFIG_VARS, type ConfigVar } from './configTable.js';
@@ -54,6 +55,14 @@ export interface ServerConfig {
   tileMaxAgeSec: number;
   /** Longest a response's writes may stay blocked by a client that stopped reading; then it is cut. */
   sendTimeoutMs: number;
+  /** Origin misses each client address earns per second (0 = no budget); see server/guard/. */
+  missBudgetPerSec: number;
+  /** Misses a client may spend at once. */
+  missBudgetBurst: number;
+  /** Client buckets kept at most (least recently used dropped past it). */
+  missBudgetClients: number;
+  /** Which proxies' `X-Forwarded-For` names the client (Express's `trust proxy`). */
+  trustProxy: TrustProxy;
   shutdownTimeoutMs: number;
   logLevel: LogLevel;
 }
@@ -107,6 +116,21 @@ function template(env: Env, name: string, def: string, required: string[], allow
   if (v.startsWith('/') || v.split('/').includes('..'))
     throw bad(name, v, 'must be a relative key without ..');
   return v;
+}
+
+/** TRUST_PROXY: true/false, a hop count, or comma-separated proxy addresses, CIDRs and presets. */
+function trustProxyFrom(env: Env): TrustProxy {
+  const v = str(env, 'TRUST_PROXY');
+  if (v === undefined || v === 'false') return false;
+  if (v === 'true') return true;
+  if (/^\d+$/.test(v)) return int(env, 'TRUST_PROXY', 0, 0, 100);
+  const list = v.split(',').map((s) => s.trim());
+  try {
+    compileTrust(list);
+  } catch (e) {
+    throw bad('TRUST_PROXY', v, e instanceof Error ? e.message : 'bad address');
+  }
+  return list;
 }
 
 const LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -193,6 +217,10 @@ export function loadConfig(env: Env = process.env): ServerConfig {
     ddsConcurrency: int(env, 'DDS_CONCURRENCY', 2, 1, 64),
     tileMaxAgeSec: int(env, 'TILE_MAX_AGE_SEC', 86_400, 0),
     sendTimeoutMs: int(env, 'SEND_TIMEOUT_MS', 30_000, 1, 3_600_000),
+    missBudgetPerSec: int(env, 'MISS_BUDGET_PER_SEC', 200, 0, 1_000_000),
+    missBudgetBurst: int(env, 'MISS_BUDGET_BURST', 1000, 1, 10_000_000),
+    missBudgetClients: int(env, 'MISS_BUDGET_CLIENTS', 50_000, 1, 10_000_000),
+    trustProxy: trustProxyFrom(env),
     shutdownTimeoutMs: int(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0),
     logLevel,
   };

@@ -198,6 +198,29 @@ export const CONFIG_VARS: readonly ConfigVar[] = [
       'A response whose client takes no bytes for this long (writes blocked, no drain) is cut, freeing its origin read (nginx `send_timeout`).',
   },
   {
+    name: 'MISS_BUDGET_PER_SEC',
+    default: '200',
+    meaning:
+      'Origin misses (cold tiles) each client address earns per second, a token bucket; past it a tile answers 429 RATE_LIMITED + Retry-After (0 = no budget). Hits cost nothing. See "Miss budget".',
+  },
+  {
+    name: 'MISS_BUDGET_BURST',
+    default: '1000',
+    meaning: 'Misses a client may spend at once (the bucket size): about four new 4K screens with prefetch.',
+  },
+  {
+    name: 'MISS_BUDGET_CLIENTS',
+    default: '50000',
+    meaning:
+      'Client buckets kept (least recently used dropped; ~100 B each); IPv6 clients share one per /64.',
+  },
+  {
+    name: 'TRUST_PROXY',
+    default: 'false',
+    meaning:
+      "Whose `X-Forwarded-For` names the client, as Express's `trust proxy`: `false` (socket address), `true`, a hop count, or proxy addresses/CIDRs (`loopback`, `uniquelocal`, ...).",
+  },
+  {
     name: 'SHUTDOWN_TIMEOUT_MS',
     default: '10000',
     meaning: 'Deadline for draining in-flight requests on SIGTERM/SIGINT.',

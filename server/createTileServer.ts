@@ -9,7 +9,7 @@ import type { TileEngine } from './engineContract.js';
 import { onClientError } from './http/clientError.js';
 import { createMetrics } from './http/metrics.js';
 import { createHandler } from './http/router.js';
-import { newCounters, type ServerContext } from './http/ServerContext.js';
+import { newCounters, newMissGuard, type ServerContext } from './http/ServerContext.js';
 import { createSharedCache } from './sharedCache/createSharedCache.js';
 import { MemoryTileCache } from './tiles/MemoryTileCache.js';
 import type { SharedCache } from './tiles/SharedCache.js';
@@ -113,6 +113,7 @@ export function createTileServer(config: ServerConfig, deps: TileServerDeps = {}
     video,
     log,
     counters: newCounters(),
+    guard: newMissGuard(config, deps.now),
     dds: dds.limiter,
     accepting: true,
   };

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { ServerConfig } from '../config.js';
 import type { TileEngine } from '../engineContract.js';
+import { MissGuard } from '../guard/MissGuard.js';
 import type { TileService } from '../tiles/TileService.js';
 import type { VideoService } from '../video/VideoService.js';
 
@@ -28,6 +29,8 @@ export interface ServerContext {
   video: VideoService;
   log: Logger;
   counters: HttpCounters;
+  /** The per-client budget of origin misses (MISS_BUDGET_*, TRUST_PROXY); asked on the miss path only. */
+  guard: MissGuard;
   /** `.dds` conversions running and waiting (DDS_CONCURRENCY); read by /metrics. */
   dds: { readonly active: number; readonly queued: number };
   /** Answered by /healthz; false while draining. */
@@ -47,4 +50,20 @@ export function newCounters(): HttpCounters {
     videoBytes: 0,
     sendStalls: 0,
   };
+}
+
+/** The miss guard of a configuration: MISS_BUDGET_PER_SEC=0 turns the budget off. */
+export function newMissGuard(config: ServerConfig, now?: () => number): MissGuard {
+  return new MissGuard({
+    budget:
+      config.missBudgetPerSec > 0
+        ? {
+            perSec: config.missBudgetPerSec,
+            burst: config.missBudgetBurst,
+            maxClients: config.missBudgetClients,
+            now,
+          }
+        : undefined,
+    trustProxy: config.trustProxy,
+  });
 }

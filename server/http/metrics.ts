@@ -28,6 +28,36 @@ export function createMetrics(ctx: ServerContext, withDefaults: boolean): Regist
     ['tile_cache_bytes', 'Bytes in the memory cache', () => ctx.tiles.cache.bytes],
     ['tile_cache_entries', 'Entries in the memory cache', () => ctx.tiles.cache.size],
     ['tile_cache_evictions_total', 'Evictions by the byte bound', () => ctx.tiles.cache.evictions],
+    [
+      'tile_negative_cache_entries',
+      'Missing tiles remembered (their own LRU, 1/16 of CACHE_MAX_BYTES)',
+      () => ctx.tiles.cache.negativeSize,
+    ],
+    [
+      'tile_negative_cache_bytes',
+      'Bytes charged to remembered missing tiles',
+      () => ctx.tiles.cache.negativeBytes,
+    ],
+    [
+      'tile_negative_cache_evictions_total',
+      'Remembered missing tiles evicted by their own bound (never a real tile)',
+      () => ctx.tiles.cache.negativeEvictions,
+    ],
+    [
+      'tile_miss_budget_refused_total',
+      'Tile keys refused RATE_LIMITED (429) because their client spent its miss budget',
+      () => ctx.guard.refused,
+    ],
+    [
+      'tile_miss_budget_hits_total',
+      'Requests (single tile or batch) that met their client miss budget',
+      () => ctx.guard.hits,
+    ],
+    [
+      'tile_miss_budget_clients',
+      'Client buckets held by the miss budget',
+      () => ctx.guard.budget?.clients ?? 0,
+    ],
     ['video_bytes_sent_total', 'Video bytes written to clients', () => c.videoBytes],
     [
       'tile_send_stalls_total',

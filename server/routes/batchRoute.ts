@@ -73,9 +73,20 @@ export async function batchRoute(
       limit: budget.limit,
     });
   };
+  // Each cold tile of the batch takes one miss from the client's budget; hits take none.
+  const ticket = ctx.guard.ticket(req);
   const one = async (item: BatchItem): Promise<Outcome> => {
     try {
-      const result = await ctx.tiles.get(dataset, item.coord, `${dataset}/${item.key}`, ac.signal);
+      const cacheKey = `${dataset}/${item.key}`;
+      const hit = ctx.tiles.lookup(cacheKey);
+      let result: TileResult;
+      if (hit !== undefined) result = { entry: hit, source: 'memory-cache' };
+      else {
+        const refused = ticket.take();
+        if (refused !== undefined) return { item, error: refused };
+        result = await ctx.tiles.fetch(dataset, item.coord, cacheKey, ac.signal);
+        ticket.settle(result.source);
+      }
       const bytes = result.entry.bytes;
       if (bytes !== null && !budget.take(bytes.byteLength)) {
         const error = overBudget();

@@ -26,6 +26,13 @@ export function buildCacheStats(ctx: ServerContext, dataset: string): ServerCach
     shared_cache_hits: t.sharedHits,
     ...(t.shared.stats ? { shared_cache: { name: t.shared.name, ...t.shared.stats() } } : {}),
     evictions: c.evictions,
+    negative_cache: { entries: c.negativeSize, bytes: c.negativeBytes, evictions: c.negativeEvictions },
+    miss_budget: {
+      enabled: ctx.guard.budget !== undefined,
+      refused: ctx.guard.refused,
+      hits: ctx.guard.hits,
+      clients: ctx.guard.budget?.clients ?? 0,
+    },
     generation: c.generation(dataset),
     origin: {
       requests: e.originRequests,

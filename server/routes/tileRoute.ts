@@ -67,6 +67,10 @@ export function tileRoute(req: IncomingMessage, res: ServerResponse, ctx: Server
     // A remembered 404 (negative entry): answered without touching the origin.
     throw notFound(rest, 'memory-cache', hit.generation, res);
   }
+  // A cold tile: charged to its client's miss budget (429 + Retry-After when spent).
+  const ticket = ctx.guard.ticket(req);
+  const refused = ticket.take();
+  if (refused !== undefined) throw refused;
   const ac = new AbortController();
   const onClose = () => {
     if (!res.writableFinished) ac.abort();
@@ -75,6 +79,7 @@ export function tileRoute(req: IncomingMessage, res: ServerResponse, ctx: Server
   ctx.tiles.fetch(dataset, coord, rest, ac.signal).then(
     (r) => {
       res.off('close', onClose);
+      ticket.settle(r.source);
       if (ac.signal.aborted) return;
       // The generation now, as the batch route sends it: a clear during the fetch shows.
       const generation = ctx.tiles.cache.generation(dataset);

@@ -19,6 +19,8 @@ export type ErrorCode =
   | 'NOT_FOUND'
   | 'METHOD_NOT_ALLOWED'
   | 'RANGE_NOT_SATISFIABLE'
+  // a client's budget of origin misses is spent (server/guard/MissBudget.ts): 429 + Retry-After
+  | 'RATE_LIMITED'
   // origin and fetch engine
   | 'ORIGIN_ERROR'
   | 'ORIGIN_TIMEOUT'

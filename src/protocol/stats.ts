@@ -22,6 +22,13 @@ export interface ServerCacheStats {
   /** With REDIS_URL: the shared layer's own counters (hits, misses, writes, skipped, errors, breaker, connected). */
   shared_cache?: Record<string, number | string | boolean>;
   evictions: number;
+  /** Remembered missing tiles: their own LRU, so a flood of them never evicts a real tile. */
+  negative_cache?: { entries: number; bytes: number; evictions: number };
+  /**
+   * The per-client budget of origin misses (MISS_BUDGET_*): tile keys refused
+   * RATE_LIMITED, requests that met it, client buckets held.
+   */
+  miss_budget?: { enabled: boolean; refused: number; hits: number; clients: number };
   /** Current generation of this dataset; `cache-clear` increments it. */
   generation: number;
   origin: OriginStats;
