@@ -95,7 +95,7 @@ describe('loadConfig', () => {
   it('reads the miss budget and TRUST_PROXY as Express does (false, true, hops, proxy list)', () => {
     const d = loadConfig({});
     expect([d.missBudgetPerSec, d.missBudgetBurst, d.missBudgetClients, d.trustProxy]).toEqual([
-      200,
+      250,
       1000,
       50_000,
       false,

@@ -217,7 +217,7 @@ export function loadConfig(env: Env = process.env): ServerConfig {
     ddsConcurrency: int(env, 'DDS_CONCURRENCY', 2, 1, 64),
     tileMaxAgeSec: int(env, 'TILE_MAX_AGE_SEC', 86_400, 0),
     sendTimeoutMs: int(env, 'SEND_TIMEOUT_MS', 30_000, 1, 3_600_000),
-    missBudgetPerSec: int(env, 'MISS_BUDGET_PER_SEC', 200, 0, 1_000_000),
+    missBudgetPerSec: int(env, 'MISS_BUDGET_PER_SEC', 250, 0, 1_000_000),
     missBudgetBurst: int(env, 'MISS_BUDGET_BURST', 1000, 1, 10_000_000),
     missBudgetClients: int(env, 'MISS_BUDGET_CLIENTS', 50_000, 1, 10_000_000),
     trustProxy: trustProxyFrom(env),

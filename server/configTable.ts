@@ -199,7 +199,7 @@ export const CONFIG_VARS: readonly ConfigVar[] = [
   },
   {
     name: 'MISS_BUDGET_PER_SEC',
-    default: '200',
+    default: '250',
     meaning:
       'Origin misses (cold tiles) each client address earns per second, a token bucket; past it a tile answers 429 RATE_LIMITED + Retry-After (0 = no budget). Hits cost nothing. See "Miss budget".',
   },
@@ -212,7 +212,7 @@ export const CONFIG_VARS: readonly ConfigVar[] = [
     name: 'MISS_BUDGET_CLIENTS',
     default: '50000',
     meaning:
-      'Client buckets kept (least recently used dropped; ~100 B each); IPv6 clients share one per /64.',
+      'Client buckets kept (least recently used dropped; ~230 B each, ~11 MiB at the default); IPv6 clients share one per /64.',
   },
   {
     name: 'TRUST_PROXY',

@@ -31,7 +31,13 @@ async function withProcs<T>(procs: Proc[], fn: () => Promise<T>): Promise<T> {
 }
 
 function startServer(ctx: BenchContext, env: Record<string, string>): Promise<Proc> {
-  return spawnNode(ctx.root, 'server/main.ts', [], { PORT: '0', HOST: '127.0.0.1', ...env });
+  // One load generator stands in for many users here: no per-client miss budget (bench/guard measures it).
+  return spawnNode(ctx.root, 'server/main.ts', [], {
+    PORT: '0',
+    HOST: '127.0.0.1',
+    MISS_BUDGET_PER_SEC: '0',
+    ...env,
+  });
 }
 
 function startOrigin(ctx: BenchContext, root: string, latencyMs: number, bandwidth?: number): Promise<Proc> {
