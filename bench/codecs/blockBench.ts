@@ -4,7 +4,20 @@ import dxt from 'dxt-js';
 import { decodeBC1, decodeBC3, encodeBC1, encodeBC3 } from '../../src/wasm/blockCodec.js';
 import type { CodecModule } from '../../src/wasm/codecModule.js';
 import type { BenchContext } from '../types.js';
-import { bestOf, f1, f2, loadPhoto, PHOTOS, type Photo, psnrRgb, ratio, timeIt } from './measure.js';
+import { ddsTileTable } from './ddsTileBench.js';
+import {
+  bestOf,
+  f1,
+  f2,
+  HELD_OUT,
+  loadPhoto,
+  PHOTOS,
+  type Photo,
+  psnrRgb,
+  ratio,
+  TUNING,
+  timeIt,
+} from './measure.js';
 
 const UNIFORM = dxt.flags.ColourMetricUniform;
 
@@ -36,15 +49,8 @@ function encodeRow(
   return { name, psnr: psnr / photos.length, mpix: pixels / ms / 1000 };
 }
 
-export async function blockSection(ctx: BenchContext, mod: CodecModule): Promise<string> {
-  const names = ctx.quick ? PHOTOS.slice(0, 2) : PHOTOS;
-  const photos = await Promise.all(names.map((n) => loadPhoto(ctx.root, n)));
-  ctx.log(`codecs: BC1 encode on ${photos.length} photos`);
-  // warm up the JIT on a small image so the first timed photo is not penalised
-  encodeBC1(photos[0]!.rgba, photos[0]!.width, photos[0]!.height, { quality: 'high' }, mod);
-  // every encoder gets the same number of timed runs per photo; the fastest counts
-  const runs = ctx.quick ? 1 : 3;
-  const rows = [
+function encoderRows(photos: Photo[], mod: CodecModule, runs: number): Row[] {
+  return [
     encodeRow('ours `fast`', photos, mod, runs, (p) =>
       encodeBC1(p.rgba, p.width, p.height, { quality: 'fast' }, mod),
     ),
@@ -58,8 +64,14 @@ export async function blockSection(ctx: BenchContext, mod: CodecModule): Promise
       dxt.compress(p.rgba, p.width, p.height, dxt.flags.DXT1 | dxt.flags.ColourClusterFit | UNIFORM).slice(),
     ),
   ];
+}
+
+const mpixOf = (photos: Photo[]) => f2(photos.reduce((a, p) => a + p.width * p.height, 0) / 1e6);
+
+function encoderTable(title: string, photos: Photo[], rows: Row[]): string {
   const [fast, high, range, cluster] = rows as [Row, Row, Row, Row];
-  let md = `### BC1 encode (${photos.length} photos, ${f2(photos.reduce((a, p) => a + p.width * p.height, 0) / 1e6)} Mpix, one thread)\n\n`;
+  let md = `### BC1 encode, ${title} (${photos.length} images, ${mpixOf(photos)} Mpix, one thread)\n\n`;
+  md += `${photos.map((p) => p.name).join(', ')}\n\n`;
   md += '| encoder | mean RGB PSNR (dB) | Mpix/s |\n| --- | --- | --- |\n';
   for (const r of rows) md += `| ${r.name} | ${f2(r.psnr)} | ${f2(r.mpix)} |\n`;
   md += '\n| target | measured | met |\n| --- | --- | --- |\n';
@@ -77,7 +89,23 @@ export async function blockSection(ctx: BenchContext, mod: CodecModule): Promise
     `${f1(fast.mpix)} Mpix/s, ${ratio(fast.mpix / range.mpix)} RangeFit`,
     fast.mpix >= 500,
   );
+  return md;
+}
+
+export async function blockSection(ctx: BenchContext, mod: CodecModule): Promise<string> {
+  const load = (names: string[]) => Promise.all(names.map((n) => loadPhoto(ctx.root, n)));
+  const tuning = await load(ctx.quick ? TUNING.slice(0, 2) : TUNING);
+  const heldOut = await load(ctx.quick ? HELD_OUT.slice(0, 2) : HELD_OUT);
+  const photos = tuning.filter((p) => PHOTOS.includes(p.name));
+  ctx.log(`codecs: BC1 encode on ${tuning.length} + ${heldOut.length} images`);
+  // warm up the JIT on a small image so the first timed photo is not penalised
+  encodeBC1(photos[0]!.rgba, photos[0]!.width, photos[0]!.height, { quality: 'high' }, mod);
+  // every encoder gets the same number of timed runs per photo; the fastest counts
+  const runs = ctx.quick ? 1 : 3;
+  let md = encoderTable('tuning half', tuning, encoderRows(tuning, mod, runs));
+  md += `\n${encoderTable('held-out half', heldOut, encoderRows(heldOut, mod, runs))}`;
   md += `\n${await decodeTable(ctx, photos[photos.length - 1]!, mod)}`;
+  md += `\n${ddsTileTable(ctx, photos, mod)}`;
   return md;
 }
 

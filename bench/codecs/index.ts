@@ -17,7 +17,8 @@ export default async function codecs(ctx: BenchContext): Promise<string> {
     'Method: every row is measured in the same process and run; images are the fixtures in ' +
       '`fixtures/images` decoded by sharp; PSNR is over R, G, B of the decoded result (our decoder, ' +
       'bit-exact with libsquish); libsquish runs with the uniform colour metric; encoders: fastest of ' +
-      'the same number of runs each; other rows: fastest batch mean after a warm-up call (preemption on a ' +
+      'the same number of runs each, lowest CPU time of the process (so preemption on a loaded machine ' +
+      'does not count; equal to wall time on a quiet one); the held-out half is never used for tuning; other rows: fastest batch mean after a warm-up call (preemption on a ' +
       'shared machine only adds time); all include the copies into and out of WASM memory.',
   ];
   return parts.join('\n\n');
