@@ -3,12 +3,15 @@ import type { PrefetchTarget, PrefetchViewport, SwStats } from '../protocol/swMe
 import { batchPath, isTileExt, parseTileKey } from '../protocol/tileKey.js';
 import { Batcher } from './Batcher.js';
 import { CacheIndex } from './CacheIndex.js';
+import type { StoredTile } from './MemoryTier.js';
 import type { ResolvedOptions } from './options.js';
+import type { BodyCache } from './PersistentTier.js';
 import { neighbours, Prefetcher, type PrefetchTask } from './Prefetcher.js';
 import { SwCounters } from './SwCounters.js';
+import { storageBudget } from './storageBudget.js';
 import { type TileResult, tileResponse } from './TileResult.js';
 import { type TileRoute, TileRouter } from './TileRouter.js';
-import { type BodyCache, type StoredTile, TileStore } from './TileStore.js';
+import { TileStore } from './TileStore.js';
 import { VideoChunks } from './VideoChunks.js';
 
 /** The environment the accelerator runs in (a service worker, or fakes in Node tests). */
@@ -42,8 +45,6 @@ type Target = Pick<TileRoute, 'url' | 'dataset' | 'key' | 'batchUrl'> & {
 export const tileKey = (url: string, authorization: string | undefined) =>
   authorization === undefined ? url : `${url}\n${authorization}`;
 
-const FALLBACK_BUDGET = 256 * 1024 * 1024;
-
 /** The worker's tile and video logic, independent of the service-worker globals. */
 export class TileAccelerator {
   readonly router: TileRouter;
@@ -58,7 +59,6 @@ export class TileAccelerator {
   private visibleOpen = 0;
   private served: TileRoute[] = [];
   private prefetchScan: ReturnType<typeof setTimeout> | undefined;
-  private budgetValue: Promise<number> | undefined;
 
   constructor(
     readonly options: ResolvedOptions,
@@ -76,7 +76,7 @@ export class TileAccelerator {
       openCache: env.openCache,
       index: (env.openIndex ?? ((name: string) => CacheIndex.open(name)))(`${o.cache.name}-index`),
       memoryBytes: o.cache.memoryBytes,
-      budget: () => this.budget(),
+      budget: storageBudget(o.cache, env.storageEstimate),
       writeDelayMs: 30,
       writeGroup: 100,
       // Persist after the visible burst: the page's responses first.
@@ -112,25 +112,12 @@ export class TileAccelerator {
     });
     this.video = new VideoChunks({
       fetch: env.fetch,
-      store: this.store,
+      store: this.store.video,
       counters: this.counters,
       chunkBytes: o.video.chunkBytes,
       prefetchAhead: o.video.prefetchAhead,
       timeoutMs: o.video.timeoutMs,
     });
-  }
-
-  budget(): Promise<number> {
-    this.budgetValue ??= (async () => {
-      if (this.options.cache.budgetBytes !== undefined) return this.options.cache.budgetBytes;
-      try {
-        const q = (await this.env.storageEstimate?.())?.quota;
-        return q ? Math.floor(q * this.options.cache.budgetFraction) : FALLBACK_BUDGET;
-      } catch {
-        return FALLBACK_BUDGET;
-      }
-    })();
-    return this.budgetValue;
   }
 
   /**
@@ -351,7 +338,7 @@ export class TileAccelerator {
     this.counters.set('in_flight', this.coalescer.size);
     this.counters.set('cache_size', usage.entries);
     this.counters.set('bytes', usage.bytes);
-    this.counters.set('cache_max', await this.budget());
+    this.counters.set('cache_max', await this.store.persistent.budget());
     this.counters.set('memory_bytes', this.store.memoryBytes());
     return this.counters.snapshot();
   }

@@ -70,7 +70,7 @@ function setup(f: ReturnType<typeof rangedFetch>, opts: { index?: Promise<CacheI
   });
   const video = new VideoChunks({
     fetch: f.fetch,
-    store,
+    store: store.video,
     counters,
     chunkBytes: 1024,
     prefetchAhead: 1,
@@ -149,7 +149,7 @@ describe('VideoChunks', () => {
     const { video, store } = setup(f);
     const puts: string[] = [];
     // A store whose writes never finish (a write group held back by visible tiles, a stuck disk).
-    store.put = (url) => {
+    store.video.putChunk = (url) => {
       puts.push(url);
       return new Promise<void>(() => {});
     };

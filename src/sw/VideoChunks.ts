@@ -9,11 +9,11 @@ import {
   sliceChunk,
 } from './rangeSlicer.js';
 import type { SwCounters } from './SwCounters.js';
-import type { TileStore } from './TileStore.js';
+import type { VideoStore } from './VideoStore.js';
 
 export interface VideoChunksOptions {
   fetch: typeof fetch;
-  store: TileStore;
+  store: VideoStore;
   counters: SwCounters;
   chunkBytes: number;
   prefetchAhead: number;
@@ -36,7 +36,7 @@ interface Chunk {
 }
 
 /**
- * Serves ranged video from fixed, aligned chunks kept in the tile store.
+ * Serves ranged video from fixed, aligned chunks kept in their own store on the persistent tier.
  * A seek into fetched parts never touches the network; missing chunks are
  * fetched with ranged requests, coalesced across readers, one chunk read
  * ahead. The body is a pull stream: nothing is fetched faster than the
@@ -118,10 +118,7 @@ export class VideoChunks {
     const known = this.infos.get(url);
     if (known) return known;
     // Bounded like a tile lookup: a stuck index costs a ranged fetch, not a stall.
-    const saved = await this.o.store
-      .indexWithin(250)
-      .then((index) => index.getMeta(`video:${url}`))
-      .catch(() => undefined);
+    const saved = await this.o.store.getInfo(url, 250).catch(() => undefined);
     if (saved) {
       const v = JSON.parse(saved) as VideoInfo;
       this.infos.set(url, v);
@@ -154,10 +151,10 @@ export class VideoChunks {
     keep: Keep,
   ): Promise<Chunk> {
     const known = this.infos.get(url);
-    const hit = await this.o.store.persistentGet(key, false);
+    const hit = await this.o.store.getChunk(key);
     if (hit && known) {
       this.o.counters.inc('video_chunk_hits');
-      return { bytes: hit.body, info: known, cached: true };
+      return { bytes: hit, info: known, cached: true };
     }
     this.o.counters.inc('video_chunk_fetches');
     const r = chunkRange(i, this.o.chunkBytes, known?.total);
@@ -183,20 +180,14 @@ export class VideoChunks {
     }
     const info = await this.remember(url, cr.total, res, keep);
     // Behind the bytes: the store writes in groups (>= 30 ms, longer while visible tiles are pending).
-    const stored = this.o.store.put(
-      key,
-      `video:${url}`,
-      {
-        status: 200,
-        body: bytes,
-        contentType: info.contentType,
-        etag: info.etag,
-        source: 'network',
-        generation: undefined,
-      },
-      false,
-      false,
-    );
+    const stored = this.o.store.putChunk(key, url, {
+      status: 200,
+      body: bytes,
+      contentType: info.contentType,
+      etag: info.etag,
+      source: 'network',
+      generation: undefined,
+    });
     keep(stored.catch(() => {}));
     return { bytes, info, cached: false };
   }
@@ -210,15 +201,10 @@ export class VideoChunks {
     const old = this.infos.get(url);
     if (old && (old.etag !== info.etag || old.total !== info.total)) {
       // The file changed upstream: its cached chunks are stale.
-      await this.o.store.clear(`video:${url}`);
+      await this.o.store.clear(url);
     }
     this.infos.set(url, info);
-    keep(
-      this.o.store
-        .indexReady()
-        .then((index) => index.setMeta(`video:${url}`, JSON.stringify(info)))
-        .catch(() => {}),
-    );
+    keep(this.o.store.setInfo(url, JSON.stringify(info)).catch(() => {}));
     return info;
   }
 }

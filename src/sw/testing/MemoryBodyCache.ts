@@ -1,4 +1,4 @@
-import type { BodyCache } from '../TileStore.js';
+import type { BodyCache } from '../PersistentTier.js';
 
 /** In-memory Cache Storage stand-in for Node tests; can refuse writes past a byte quota. */
 export class MemoryBodyCache implements BodyCache {
