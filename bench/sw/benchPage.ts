@@ -27,6 +27,7 @@ export const BENCH_PAGE = `<!doctype html>
     grid.textContent = '';
     performance.clearResourceTimings();
     const t0 = performance.now();
+    window.lastT0 = performance.timeOrigin + t0;
     const waits = [];
     for (let y = y0; y < y0 + n; y++) for (let x = x0; x < x0 + n; x++) {
       const img = new Image(16, 16);

@@ -8,8 +8,10 @@ import type { Browser } from 'playwright-core';
 import {
   addCounts,
   fmt,
+  type Milestones,
   type Mode,
   median,
+  milestones,
   openPage,
   showCounts,
   tileProtocols,
@@ -31,6 +33,8 @@ export interface EdgeResult {
   cold: number[];
   cold2: number[];
   protocols: Record<string, number>;
+  /** Per cold viewport: where its time went. */
+  milestones: Milestones[];
 }
 
 /**
@@ -57,6 +61,7 @@ export async function runEdgeIteration(
       const [x0, y0] = next();
       r.cold.push(await viewport(page, dataset, z, x0, y0, n));
       addCounts(r.protocols, await tileProtocols(page, mode));
+      r.milestones.push(await milestones(page, mode));
       const [x1, y1] = next();
       r.cold2.push(await viewport(page, dataset, z, x1, y1, n));
     } finally {
@@ -100,6 +105,7 @@ export function edgePaths(u: EdgeUrls) {
     cold: [],
     cold2: [],
     protocols: {},
+    milestones: [],
   });
   const old = `old default ORIGIN_CONCURRENCY=${u.oldConcurrency}`;
   const noneH2 = p('no service worker, nginx HTTP/2', u.h2, 'none', 'e-none-h2');
@@ -126,5 +132,17 @@ export function edgeRows(results: EdgeResult[], ref: EdgeResult): string[] {
   return results.map(
     (r) =>
       `| ${r.path.label} | ${showCounts(r.protocols)} | ${fmt(r.cold)} | ${ratio(r.cold, ref.cold)} | ${fmt(r.cold2)} | ${ratio(r.cold2, ref.cold2)} |`,
+  );
+}
+
+/** Table rows: the cold viewport's milestones per path (medians over the runs), then the viewport itself. */
+export function milestoneRows(results: EdgeResult[]): string[] {
+  const col = (r: EdgeResult, k: keyof Milestones) => {
+    const xs = r.milestones.map((m) => m[k]).filter((v): v is number => v !== undefined);
+    return xs.length === 0 ? '–' : median(xs).toFixed(0);
+  };
+  return results.map(
+    (r) =>
+      `| ${r.path.label} | ${col(r, 'lastFetchEvent')} | ${col(r, 'batchStart')} | ${col(r, 'batchFirstByte')} | ${col(r, 'batchEnd')} | ${col(r, 'lastResponseEnd')} | ${median(r.cold).toFixed(0)} |`,
   );
 }

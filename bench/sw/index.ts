@@ -13,7 +13,7 @@ import { type Proc, spawnNode } from '../server/processes.js';
 import type { BenchContext } from '../types.js';
 import { staticDir, tiles, writeTiles } from './benchAssets.js';
 import { browserCpuMs } from './browserCpuMs.js';
-import { EDGE_DATASETS, edgePaths, edgeRows, runEdgeIteration } from './edgePaths.js';
+import { EDGE_DATASETS, edgePaths, edgeRows, milestoneRows, runEdgeIteration } from './edgePaths.js';
 import {
   fmt,
   type Mode,
@@ -284,6 +284,11 @@ async function run(ctx: BenchContext, env: Env): Promise<string> {
       ...edgeRows(paths.all, noneH2),
       `| one cold binary batch from the page, no worker, nginx HTTP/2 | ${h2BatchProto || 'none recorded'} | ${fmt(h2Trips)} | ${ratio(m(h2Trips), m(noneH2.cold))} | – | – |`,
       `| the same cold batch feeding the 64 \`<img>\`s from the page (blob URLs), nginx HTTP/2 | ${h2BatchProto || 'none recorded'} | ${fmt(h2Imgs)} | ${ratio(m(h2Imgs), m(noneH2.cold))} | – | – |`,
+      '',
+      "Where the cold viewport's time goes, ms after the first `<img>` was inserted (medians; Resource Timing of the page and of our worker's batch requests, on one clock):",
+      '| path | last fetch event reached the worker | first batch sent | its first byte | last batch byte | last tile response ended (page) | last `<img>` loaded |',
+      '| --- | --- | --- | --- | --- | --- | --- |',
+      ...milestoneRows(paths.all),
       '',
       [
         `cold viewport over h2: ours ${ratio(m(oursH2.cold), m(noneH2.cold))} of no worker (target ≤ 0.70×) — ${m(oursH2.cold) <= 0.7 * m(noneH2.cold) ? 'met' : 'NOT met'}; worker running ${ratio(m(oursH2.cold2), m(noneH2.cold2))}`,

@@ -71,6 +71,50 @@ export async function tileProtocols(page: Page, mode: Mode): Promise<Record<stri
   return (await worker.evaluate(script)) as Record<string, number>;
 }
 
+/** Milestones of the last viewport, ms after its first `<img>` was inserted (undefined: none such). */
+export interface Milestones {
+  /** The last tile's fetch event reached the worker (page Resource Timing, `workerStart`). */
+  lastFetchEvent?: number;
+  /** The worker's first batch request started / its first byte / the last batch's last byte. */
+  batchStart?: number;
+  batchFirstByte?: number;
+  batchEnd?: number;
+  /** The last tile's response ended, as the page sees it (network or worker). */
+  lastResponseEnd?: number;
+}
+
+/**
+ * Where the last viewport's time went, from Resource Timing in the page and,
+ * with our worker, in the worker (its batch requests), on one clock
+ * (`timeOrigin` + entry times).
+ */
+export async function milestones(page: Page, mode: Mode): Promise<Milestones> {
+  const p = (await page.evaluate(`(() => {
+    const e = performance.getEntriesByType('resource').filter((r) => r.name.includes('/api/tiles/') && r.initiatorType === 'img');
+    const abs = (t) => performance.timeOrigin + t;
+    const ws = e.map((r) => r.workerStart).filter((t) => t > 0);
+    return { t0: window.lastT0, lastFetchEvent: ws.length ? abs(Math.max(...ws)) : null, lastResponseEnd: e.length ? abs(Math.max(...e.map((r) => r.responseEnd))) : null };
+  })()`)) as { t0: number; lastFetchEvent: number | null; lastResponseEnd: number | null };
+  const out: Milestones = {};
+  if (p.lastFetchEvent !== null) out.lastFetchEvent = p.lastFetchEvent - p.t0;
+  if (p.lastResponseEnd !== null) out.lastResponseEnd = p.lastResponseEnd - p.t0;
+  const worker = mode === 'ours' ? serviceWorkerOf(page.context()) : undefined;
+  if (worker) {
+    const b = (await worker.evaluate(`(() => {
+      const abs = (t) => performance.timeOrigin + t;
+      const e = performance.getEntriesByType('resource').filter((r) => r.name.includes('/batch') && abs(r.startTime) >= ${p.t0});
+      if (!e.length) return null;
+      return { start: abs(Math.min(...e.map((r) => r.startTime))), firstByte: abs(Math.min(...e.map((r) => r.responseStart))), end: abs(Math.max(...e.map((r) => r.responseEnd))) };
+    })()`)) as { start: number; firstByte: number; end: number } | null;
+    if (b) {
+      out.batchStart = b.start - p.t0;
+      out.batchFirstByte = b.firstByte - p.t0;
+      out.batchEnd = b.end - p.t0;
+    }
+  }
+  return out;
+}
+
 function serviceWorkerOf(context: BrowserContext) {
   return context.serviceWorkers()[0];
 }
