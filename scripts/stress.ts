@@ -14,7 +14,7 @@
 // File filters: a filter naming a `.spec.` goes to Playwright, one naming a
 // `.test.` to Vitest, anything else to both; with filters, a suite that got
 // none is skipped. Run `npm run build` first for the e2e suite.
-// Logs and JSON reports: .cache/stress/ (summary.json has the tallies).
+// Logs and JSON reports: .cache/stress/<start time>-<pid>/ (summary.json has the tallies).
 import { spawn } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -34,7 +34,13 @@ import {
 type Suite = 'node' | 'e2e';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
-const OUT = path.join(ROOT, '.cache', 'stress');
+// One folder per run: two runs in one worktree must not overwrite each other's reports.
+const OUT = path.join(
+  ROOT,
+  '.cache',
+  'stress',
+  `${new Date().toISOString().replace(/[:.]/g, '-')}-${process.pid}`,
+);
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -89,7 +95,11 @@ if (suites.includes('e2e') && !existsSync(path.join(ROOT, 'dist', 'public'))) {
   process.exit(2);
 }
 
-function command(suite: Suite, report: string): { bin: string; args: string[]; env: NodeJS.ProcessEnv } {
+function command(
+  suite: Suite,
+  report: string,
+  round: number,
+): { bin: string; args: string[]; env: NodeJS.ProcessEnv } {
   const bin = (name: string) => path.join(ROOT, 'node_modules', '.bin', name);
   if (suite === 'node') {
     const args = [
@@ -103,7 +113,8 @@ function command(suite: Suite, report: string): { bin: string; args: string[]; e
     if (values.grep !== undefined) args.push('-t', values.grep);
     return { bin: bin('vitest'), args: [...args, ...filters.node], env: process.env };
   }
-  const args = ['test', '--reporter=list,json'];
+  // Its own output dir: Playwright empties the default test-results/ at start.
+  const args = ['test', '--reporter=list,json', `--output=${path.join(OUT, `e2e-r${round}-results`)}`];
   if (values.grep !== undefined) args.push('--grep', values.grep);
   return {
     bin: bin('playwright'),
@@ -146,7 +157,7 @@ async function runSuite(suite: Suite, round: number): Promise<RunResult> {
   const report = path.join(OUT, `${suite}-r${round}.json`);
   const log = path.join(OUT, `${suite}-r${round}.log`);
   rmSync(report, { force: true });
-  const { bin, args, env } = command(suite, report);
+  const { bin, args, env } = command(suite, report, round);
   const started = Date.now();
   if (hogProcesses > 0) hog = startCpuHog({ processes: hogProcesses, boundMs: suiteTimeoutMs, cpu: hogCpu });
   const out = createWriteStream(log);
@@ -205,7 +216,8 @@ const tallies: Record<Suite, FailureTally> = { node: new FailureTally(), e2e: ne
 const times: Record<Suite, number[]> = { node: [], e2e: [] };
 console.log(
   `[stress] ${rounds} round(s) of ${suites.join(' + ')}${positionals.length ? ` (${positionals.join(' ')})` : ''}` +
-    (hogProcesses > 0 ? `, CPU hog: ${hogProcesses} busy process(es) on core ${hogCpu}` : ', no CPU hog'),
+    (hogProcesses > 0 ? `, CPU hog: ${hogProcesses} busy process(es) on core ${hogCpu}` : ', no CPU hog') +
+    `; reports in ${path.relative(ROOT, OUT)}`,
 );
 for (let round = 1; round <= rounds; round++) {
   for (const suite of suites) {

@@ -2,11 +2,12 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { asJson } from '../e2e/harness/asJson.js';
 import type { Stack } from '../e2e/harness/startStack.js';
 import { useStack } from '../e2e/harness/useStack.js';
+
+import { until } from './testing/until.js';
 
 const start = useStack();
 const dirs: string[] = [];
@@ -53,11 +54,13 @@ describe('cache-clear', () => {
 
   it('a fetch in flight during the clear cannot re-insert its (old) bytes', async () => {
     const s = await start({
-      origin: { files: { 'sample/0/0/0.png': png }, latencyMs: 300 },
+      // The clear must land while the origin is still answering: it starts once
+      // the origin has the request, and 1 s leaves room for a loaded machine.
+      origin: { files: { 'sample/0/0/0.png': png }, latencyMs: 1_000 },
       config: { ownerToken: 'o' },
     });
     const inflight = fetch(`${s.serverUrl}/api/tiles/sample/0/0/0.png`);
-    await sleep(100);
+    await until(() => s.origin.count('sample/0/0/0.png') === 1);
     expect((await clear(s, 'sample', 'Bearer o')).status).toBe(200);
     const first = await inflight;
     expect(first.status).toBe(200); // the waiting client still gets its tile
@@ -143,7 +146,8 @@ describe('graceful close', () => {
   it('drains a request in flight before closing', async () => {
     const s = await start({ origin: { files: { 'sample/0/0/0.png': png }, latencyMs: 200 } });
     const inflight = fetch(`${s.serverUrl}/api/tiles/sample/0/0/0.png`);
-    await sleep(50);
+    // In flight for sure: the origin has it (and answers 200 ms later).
+    await until(() => s.origin.count('sample/0/0/0.png') === 1);
     const closing = s.server.close();
     const r = await inflight;
     expect(r.status).toBe(200);

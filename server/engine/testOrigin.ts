@@ -1,5 +1,6 @@
 import { type MockOrigin, type MockOriginOptions, startMockOrigin } from '../../e2e/mockOrigin/MockOrigin.js';
 import { HttpOrigin } from '../origin/HttpOrigin.js';
+import { until as untilMet } from '../testing/until.js';
 import { FetchEngine, type FetchEngineOptions } from './FetchEngine.js';
 
 /** Test fixture: the mocked origin on loopback + an HttpOrigin pool + an engine in front. */
@@ -48,12 +49,9 @@ export async function rejection(p: Promise<unknown>): Promise<unknown> {
   throw new Error('expected a rejection');
 }
 
-export async function until(cond: () => boolean, ms = 2000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 5));
-  }
+/** Polls with a deadline that names the condition (see server/testing/until.ts). */
+export function until(cond: () => boolean, ms = 10_000): Promise<void> {
+  return untilMet(cond, ms, 5);
 }
 
 /** Byte equality without vitest's per-element deep-equal (slow on large arrays). */

@@ -49,7 +49,7 @@ export async function get(url: string, init: RequestInit = {}): Promise<Got> {
 }
 
 /** Waits (bounded) until the engine has no attempt running or queued. */
-export async function engineIdle(stack: Stack, timeoutMs = 3_000): Promise<void> {
+export async function engineIdle(stack: Stack, timeoutMs = 10_000): Promise<void> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     const s = stack.server.context.engine.stats();
