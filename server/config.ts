@@ -15,6 +15,8 @@ export interface ServerConfig {
   r2PublicUrl: string | undefined;
   s3: Required<S3Target> | undefined;
   tileKeyTemplate: string;
+  /** DATASET_DISCOVERY: see server/datasets/DatasetResolver.ts. */
+  datasetDiscovery: 'auto' | 'tree';
   videoKeyTemplate: string;
   cacheMaxBytes: number;
   cacheMaxEntryBytes: number;
@@ -133,6 +135,12 @@ function trustProxyFrom(env: Env): TrustProxy {
   return list;
 }
 
+function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], def: T): T {
+  const v = str(env, name) ?? def;
+  if (!(allowed as readonly string[]).includes(v)) throw bad(name, v, `must be one of ${allowed.join(', ')}`);
+  return v as T;
+}
+
 const LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 /** TILE_KEY_TEMPLATE, checked: the server and the uploader must agree on keys. */
@@ -184,6 +192,7 @@ export function loadConfig(env: Env = process.env): ServerConfig {
     r2PublicUrl: httpUrl(env, 'R2_PUBLIC_URL'),
     s3,
     tileKeyTemplate: tileKeyTemplateFrom(env),
+    datasetDiscovery: oneOf(env, 'DATASET_DISCOVERY', ['auto', 'tree'] as const, 'auto'),
     videoKeyTemplate: template(env, 'VIDEO_KEY_TEMPLATE', 'videos/{id}', ['{id}'], ['{id}']),
     cacheMaxBytes,
     cacheMaxEntryBytes: int(env, 'CACHE_MAX_ENTRY_BYTES', Math.min(4 * 1024 * 1024, cacheMaxBytes), 0),

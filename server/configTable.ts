@@ -46,6 +46,12 @@ export const CONFIG_VARS: readonly ConfigVar[] = [
     default: '{dataset}/{z}/{x}/{y}.{ext}',
     meaning: 'Object key of a tile; placeholders {dataset} {z} {x} {y} {ext}.',
   },
+  {
+    name: 'DATASET_DISCOVERY',
+    default: 'auto',
+    meaning:
+      "`auto`: dataset `d` is `d.pmtiles`, else `d.dzi` + `d_files/`, else the tree `d/` (with its `manifest.json` when present), looked up once per dataset beside TILE_KEY_TEMPLATE's `{dataset}`; `tree`: every dataset is a z/x/y tree of unknown extent, nothing probed.",
+  },
   { name: 'VIDEO_KEY_TEMPLATE', default: 'videos/{id}', meaning: 'Object key of a video; placeholder {id}.' },
   {
     name: 'CACHE_MAX_BYTES',

@@ -87,6 +87,7 @@ export function createTileServer(config: ServerConfig, deps: TileServerDeps = {}
     shared,
     toDDS,
     tileKeyTemplate: config.tileKeyTemplate,
+    discovery: config.datasetDiscovery,
     ttlMs: config.cacheTtlMs,
     staleIfErrorMs: config.staleIfErrorMs,
     negativeTtlMs: config.negativeTtlMs,

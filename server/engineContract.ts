@@ -1,8 +1,8 @@
-import type { EngineStats, FetchedBytes } from './engine/FetchEngine.js';
+import type { ByteRange, EngineStats, FetchedBytes } from './engine/FetchEngine.js';
 import type { OriginObject } from './origin/Origin.js';
 
 // The engine owns these shapes; the HTTP side names them through this module.
-export type { EngineStats, FetchedBytes };
+export type { ByteRange, EngineStats, FetchedBytes };
 
 /**
  * What the HTTP side needs from the fetch engine (server/engine/FetchEngine.ts
@@ -12,6 +12,8 @@ export type { EngineStats, FetchedBytes };
 export interface TileEngine {
   /** Whole small object, coalesced by key. null = 404. Rejects with TileError. */
   getBytes(key: string, signal: AbortSignal): Promise<FetchedBytes | null>;
+  /** A byte range of an object (PMTiles), coalesced by key and range. null = 404. */
+  getRange(key: string, range: ByteRange, signal: AbortSignal): Promise<FetchedBytes | null>;
   /** Streamed (ranged) object. null = 404. The caller consumes or destroys `body`. */
   getStream(
     key: string,

@@ -48,6 +48,9 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       staticDir: tmpStatic ?? base.staticDir,
       logLevel: 'silent',
       shutdownTimeoutMs: 2_000,
+      // Specs count origin requests per tile; the dataset probes (server/datasets/) are opted into
+      // by the specs about dataset kinds with `datasetDiscovery: 'auto'`.
+      datasetDiscovery: 'tree',
       ...opts.config,
     };
     engine = buildEngine(config);

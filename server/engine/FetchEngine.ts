@@ -18,6 +18,14 @@ export interface FetchedBytes {
   contentType: string | undefined;
   etag: string | undefined;
   lastModified: string | undefined;
+  /** Whole object size when the origin said it (a ranged read's Content-Range). */
+  totalSize?: number | undefined;
+}
+
+/** `length` bytes from `offset` (a PMTiles header, directory or tile). */
+export interface ByteRange {
+  offset: number;
+  length: number;
 }
 
 export interface EngineStats {
@@ -158,6 +166,37 @@ export class FetchEngine {
   }
 
   /**
+   * A byte range of an object (PMTiles archives), through the same pool,
+   * deadlines, retries and breaker as a tile, coalesced by key and range.
+   * null = 404. An origin that ignores the range (a 200) is cut to it, within
+   * `maxObjectBytes`; the answer may be shorter than asked at the object's end.
+   */
+  async getRange(key: string, range: ByteRange, signal: AbortSignal): Promise<FetchedBytes | null> {
+    this.#assertOpen();
+    if (
+      !Number.isSafeInteger(range.offset) ||
+      range.offset < 0 ||
+      !Number.isSafeInteger(range.length) ||
+      range.length < 1
+    ) {
+      throw new TileError('BAD_RANGE', 'range must be a non-negative offset and a positive length', {
+        ...range,
+      });
+    }
+    const d = withDeadline(signal, this.#o.requestTimeoutMs, 'DEADLINE_EXCEEDED');
+    try {
+      return await this.#coalescer.run(
+        `${key}\0${range.offset}+${range.length}`,
+        d.signal,
+        (shared) => this.#fetchBytes(key, shared, range),
+        () => this.#coalesced++,
+      );
+    } finally {
+      d.clear();
+    }
+  }
+
+  /**
    * Streamed (ranged) object for video: breaker'ed, not coalesced. null = 404.
    * Takes a stream slot (waiting under the request deadline) for the body's
    * whole life, and a concurrency slot only until the headers are in: a
@@ -234,16 +273,27 @@ export class FetchEngine {
     if (this.#closed) throw new TileError('ORIGIN_UNAVAILABLE', 'fetch engine is closed');
   }
 
-  async #fetchBytes(key: string, shared: AbortSignal): Promise<FetchedBytes | null> {
+  async #fetchBytes(key: string, shared: AbortSignal, range?: ByteRange): Promise<FetchedBytes | null> {
     const deadlineAt = this.#o.now() + this.#o.requestTimeoutMs;
     const d = withDeadline(shared, this.#o.requestTimeoutMs, 'DEADLINE_EXCEEDED');
     try {
       const r = await this.#withRetries(d.signal, deadlineAt, async (as) => {
-        const obj = await this.#origin.get(key, { signal: as });
+        const obj = await this.#origin.get(key, {
+          signal: as,
+          ...(range ? { range: { start: range.offset, end: range.offset + range.length - 1 } } : {}),
+        });
         if (obj === null) return { value: null };
-        const bytes = await readBody(obj.body, obj.contentLength, this.#o.maxObjectBytes);
+        let bytes = await readBody(obj.body, obj.contentLength, this.#o.maxObjectBytes);
+        // An origin that ignored the range sent the whole object: keep the asked part.
+        if (range && obj.status === 200) bytes = bytes.subarray(range.offset, range.offset + range.length);
         return {
-          value: { bytes, contentType: obj.contentType, etag: obj.etag, lastModified: obj.lastModified },
+          value: {
+            bytes,
+            contentType: obj.contentType,
+            etag: obj.etag,
+            lastModified: obj.lastModified,
+            totalSize: obj.totalSize,
+          },
         };
       });
       if (r === null) this.#notFound++;

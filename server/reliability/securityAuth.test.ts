@@ -161,6 +161,7 @@ describe('security: auth contexts, CORS, headers, errors', () => {
         stats: () => e.stats(),
         close: () => e.close(),
         getStream: (k, o) => e.getStream(k, o),
+        getRange: (k, r, s) => e.getRange(k, r, s),
         getBytes: async () => {
           throw new Error('secret internal detail at /etc/shadow');
         },

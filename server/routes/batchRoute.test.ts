@@ -110,6 +110,7 @@ describe('batch route (binary streamed framing)', () => {
         stats: () => engine.stats(),
         close: () => engine.close(),
         getStream: (k, o) => engine.getStream(k, o),
+        getRange: (k, r, s) => engine.getRange(k, r, s),
         getBytes: async (key, signal) => {
           if (key === slowKey) await sleep(600, undefined, { signal });
           return engine.getBytes(key, signal);

@@ -47,6 +47,8 @@ export async function startInstances(
         ownerToken: 'owner-secret',
         logLevel: 'silent',
         shutdownTimeoutMs: 2_000,
+        // Origin counts per tile: no dataset probes (server/datasets/) unless a test opts in.
+        datasetDiscovery: 'tree',
         ...o.config,
       };
       const logger = pino({ level: config.logLevel });

@@ -1,9 +1,13 @@
 import { createHash } from 'node:crypto';
+import { promisify } from 'node:util';
+import { gunzip } from 'node:zlib';
 import { isTileError, TileError } from '../../src/protocol/errors.js';
-import { fillTemplate, RASTER_FALLBACK, type TileCoord, type TileExt } from '../../src/protocol/tileKey.js';
+import { isVectorExt, type TileCoord } from '../../src/protocol/tileKey.js';
+import type { Dataset } from '../datasets/Dataset.js';
+import { type DatasetDiscovery, DatasetResolver } from '../datasets/DatasetResolver.js';
 import { raceSignal } from '../engine/deadline.js';
 import type { TileEngine } from '../engineContract.js';
-import { DDS_CONTENT_TYPE, tileContentType } from './contentTypes.js';
+import { DDS_CONTENT_TYPE } from './contentTypes.js';
 import type { MemoryTileCache, TileEntry } from './MemoryTileCache.js';
 import type { SharedCache } from './SharedCache.js';
 import { notModifiedHeaders, okHeaders } from './tileHeaders.js';
@@ -39,7 +43,21 @@ export interface TileServiceOptions {
    * falling back jpg -> png -> webp could take three of them.
    */
   tileTimeoutMs?: number;
+  /** DATASET_DISCOVERY (default `auto`): see server/datasets/DatasetResolver.ts. */
+  discovery?: DatasetDiscovery;
   now?: () => number;
+}
+
+const gunzipAsync = promisify(gunzip);
+/** A vector tile inflating past this is refused (tiles are KiB). */
+const MAX_VECTOR_TILE_BYTES = 16 * 1024 * 1024;
+
+async function gunzipTile(b: Uint8Array): Promise<Uint8Array> {
+  try {
+    return await gunzipAsync(b, { maxOutputLength: MAX_VECTOR_TILE_BYTES });
+  } catch (e) {
+    throw new TileError('BAD_ARCHIVE', 'a gzip vector tile could not be inflated', {}, { cause: e });
+  }
 }
 
 /** Codes that mean "the origin could not answer": stale-if-error may cover them. */
@@ -62,11 +80,23 @@ export class TileService {
   misses = 0;
   staleHits = 0;
   sharedHits = 0;
+  /** Keys answered missing without an origin request: outside the dataset's known pyramid. */
+  refused = 0;
+  /** What each dataset is (tree, PMTiles, DZI) and its known pyramid. */
+  readonly datasets: DatasetResolver;
   private readonly now: () => number;
   private readonly ddsInFlight = new Map<string, Promise<TileEntry>>();
 
   constructor(private readonly o: TileServiceOptions) {
     this.now = o.now ?? Date.now;
+    this.datasets = new DatasetResolver({
+      engine: o.engine,
+      tileKeyTemplate: o.tileKeyTemplate,
+      discovery: o.discovery ?? 'auto',
+      generation: (d) => o.cache.generation(d),
+      ...(o.tileTimeoutMs !== undefined ? { tileTimeoutMs: o.tileTimeoutMs } : {}),
+      now: this.now,
+    });
     // A clear on another instance (seen through the shared cache) must empty this memory cache too.
     o.shared.onRemoteClear?.((dataset) => o.cache.clearDataset(dataset));
   }
@@ -159,6 +189,15 @@ export class TileService {
     generation: number,
     signal: AbortSignal,
   ): Promise<TileResult> {
+    const ds = await this.datasets.resolve(dataset, signal);
+    if (coord.ext === 'dds' && ds.info.vector) {
+      throw new TileError('BAD_EXTENSION', 'a vector dataset has no .dds tiles', { dataset });
+    }
+    if (!this.inPyramid(ds, coord)) {
+      // Known not to exist: nothing asked of the shared cache or the origin, and nothing stored.
+      this.refused++;
+      return { entry: this.entry(null, 'application/json', generation), source: 'memory-cache' };
+    }
     const shared = await this.sharedGet(dataset, cacheKey, generation, signal);
     if (shared) {
       const entry = this.entry(shared.bytes, shared.contentType, generation, shared.etag);
@@ -188,40 +227,33 @@ export class TileService {
     return await raceSignal(this.o.shared.get(dataset, key, generation, s), s).catch(() => undefined);
   }
 
-  /** Asked format first, then jpg -> png -> webp; the found object's true type. */
+  /**
+   * The origin step, through the dataset layer: the dataset's kind and known
+   * pyramid decide what (if anything) is fetched. A key outside a known
+   * pyramid, or a vector key on a raster dataset (and back), is missing at
+   * once: no origin request.
+   */
   private async fetchRaster(
     dataset: string,
     coord: TileCoord,
     generation: number,
     signal: AbortSignal,
   ): Promise<TileEntry> {
-    const order: TileExt[] = [coord.ext, ...RASTER_FALLBACK.filter((e) => e !== coord.ext)];
-    const started = performance.now();
-    for (const [i, ext] of order.entries()) {
-      // The asked format runs under the engine's own deadline (no extra timer on the
-      // common path); a fallback gets only what is left of the tile's deadline.
-      let s = signal;
-      if (i > 0 && this.o.tileTimeoutMs !== undefined) {
-        const left = this.o.tileTimeoutMs - (performance.now() - started);
-        if (left <= 0)
-          throw new TileError('ORIGIN_TIMEOUT', 'tile deadline passed during the format fallback');
-        s = AbortSignal.any([signal, AbortSignal.timeout(Math.ceil(left))]);
-      }
-      let got: Awaited<ReturnType<TileEngine['getBytes']>>;
-      try {
-        got = await this.o.engine.getBytes(
-          fillTemplate(this.o.tileKeyTemplate, dataset, { ...coord, ext }),
-          s,
-        );
-      } catch (e) {
-        if (s !== signal && s.aborted && !signal.aborted) {
-          throw new TileError('ORIGIN_TIMEOUT', 'tile deadline passed during the format fallback');
-        }
-        throw e;
-      }
-      if (got) return this.entry(got.bytes, tileContentType(ext, got.contentType), generation);
+    const ds = await this.datasets.resolve(dataset, signal);
+    if (!this.inPyramid(ds, coord)) {
+      this.refused++;
+      return this.entry(null, 'application/json', generation);
     }
-    return this.entry(null, 'application/json', generation);
+    const t = await ds.getTile(coord, signal);
+    if (!t) return this.entry(null, 'application/json', generation);
+    // Until the routes negotiate Content-Encoding, a gzip'd vector tile is stored inflated.
+    const bytes = t.encoding === 'gzip' ? await gunzipTile(t.bytes) : t.bytes;
+    return this.entry(bytes, t.contentType, generation);
+  }
+
+  private inPyramid(ds: Dataset, coord: TileCoord): boolean {
+    if (!ds.contains(coord)) return false;
+    return ds.info.format === undefined || isVectorExt(coord.ext) === ds.info.vector || coord.ext === 'dds';
   }
 
   /**

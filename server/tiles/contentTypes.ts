@@ -3,6 +3,8 @@ import { contentTypeFor } from '../origin/contentType.js';
 
 /** One table of types by extension for the whole server (origin/contentType.ts). */
 export const DDS_CONTENT_TYPE = contentTypeFor('.dds') ?? 'image/vnd-ms.dds';
+/** Both vector extensions answer with the registered MVT type (`.pbf` objects are often labelled x-protobuf). */
+export const MVT_CONTENT_TYPE = 'application/vnd.mapbox-vector-tile';
 
 // Looked up once here, not per tile (the extension set is closed).
 const BY_EXT = Object.fromEntries(
@@ -15,6 +17,7 @@ const BY_EXT = Object.fromEntries(
  * `application/octet-stream` from a bucket says nothing, so the extension wins then).
  */
 export function tileContentType(ext: TileExt, fromOrigin: string | undefined): string {
+  if (ext === 'mvt' || ext === 'pbf') return MVT_CONTENT_TYPE;
   if (fromOrigin && /^image\/[a-z0-9.+-]+$/i.test(fromOrigin.split(';')[0]!.trim())) {
     return fromOrigin.split(';')[0]!.trim().toLowerCase();
   }

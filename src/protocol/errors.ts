@@ -34,6 +34,8 @@ export type ErrorCode =
   | 'TRUNCATED'
   | 'BAD_BASE64'
   | 'BAD_DDS'
+  | 'BAD_ARCHIVE'
+  | 'BAD_DESCRIPTOR'
   | 'BAD_IMAGE'
   | 'IMAGE_TOO_LARGE'
   | 'BAD_CONFIG'

@@ -1,11 +1,19 @@
 import { TileError } from './errors.js';
 
-/** Extensions the routes accept; `dds` is made on the fly from a raster source. */
-export const TILE_EXTENSIONS = ['jpg', 'jpeg', 'png', 'webp', 'dds'] as const;
+/**
+ * Extensions the routes accept; `dds` is made on the fly from a raster source;
+ * `mvt` and `pbf` are vector tiles (Mapbox Vector Tile).
+ */
+export const TILE_EXTENSIONS = ['jpg', 'jpeg', 'png', 'webp', 'avif', 'mvt', 'pbf', 'dds'] as const;
 export type TileExt = (typeof TILE_EXTENSIONS)[number];
 
 /** Raster formats tried, in order, when the asked one is missing at the origin. */
 export const RASTER_FALLBACK: readonly TileExt[] = ['jpg', 'png', 'webp'];
+
+/** Vector-tile extensions (the same bytes under either name). */
+export function isVectorExt(ext: TileExt): boolean {
+  return ext === 'mvt' || ext === 'pbf';
+}
 
 /** The seeds' limit on tiles per batch request. */
 export const MAX_BATCH_TILES = 100;
