@@ -4,6 +4,7 @@ import { raceSignal } from '../engine/deadline.js';
 import type { FetchedBytes, TileEngine } from '../engineContract.js';
 import { type Dataset, unknownInfo } from './Dataset.js';
 import { DziDataset } from './DziDataset.js';
+import { DZI_VIEW_SUFFIX, DziView, dziDescriptorOf } from './DziView.js';
 import { MAX_MANIFEST_BYTES, manifestInfo } from './manifestInfo.js';
 import { PMTILES_HEAD_BYTES, PmtilesDataset } from './PmtilesDataset.js';
 import { MAX_DZI_BYTES, parseDzi } from './parseDzi.js';
@@ -44,11 +45,14 @@ type Probe = FetchedBytes | null | 'empty';
  *  4. the z/x/y tree `d/` of unknown extent (today's layout; nothing probed says otherwise).
  * The three probes go out together (one origin round trip, once per dataset and
  * generation); the answer is cached until the dataset's generation changes.
+ * `d_files` is the Deep Zoom view of `d` (the `/api/tiles/d_files/{level}/{col}_{row}`
+ * tiles of `/api/tiles/d.dzi`), whatever kind `d` is.
  */
 export class DatasetResolver {
   /** Probe requests sent (each is one origin object read). */
   probes = 0;
   private readonly cache: LRUCache<string, Resolved>;
+  private readonly views = new WeakMap<Dataset, DziView>();
   private readonly prefix: string | undefined;
   private readonly now: () => number;
 
@@ -61,6 +65,17 @@ export class DatasetResolver {
 
   /** The dataset (cached per generation). Rejects with BAD_ARCHIVE / BAD_DESCRIPTOR / UNSUPPORTED for unreadable ones. */
   resolve(dataset: string, signal: AbortSignal): Promise<Dataset> {
+    if (dataset.length > DZI_VIEW_SUFFIX.length && dataset.endsWith(DZI_VIEW_SUFFIX)) {
+      // `d_files`: the Deep Zoom view of `d`, made once per resolved `d` (so it follows d's generation).
+      return this.resolve(dataset.slice(0, -DZI_VIEW_SUFFIX.length), signal).then((base) => {
+        let view = this.views.get(base);
+        if (!view) {
+          view = new DziView(base, dziDescriptorOf(base));
+          this.views.set(base, view);
+        }
+        return view;
+      });
+    }
     const generation = this.o.generation(dataset);
     const hit = this.cache.get(dataset);
     if (hit && hit.generation === generation && (hit.expiresAt === undefined || this.now() < hit.expiresAt)) {

@@ -1,12 +1,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Registry } from 'prom-client';
 import { TileError } from '../../src/protocol/errors.js';
-import { assertDatasetId } from '../../src/protocol/tileKey.js';
+import { assertDatasetId, dziTileRest } from '../../src/protocol/tileKey.js';
 import { batchRoute } from '../routes/batchRoute.js';
 import { buildCacheStats } from '../routes/buildCacheStats.js';
 import { staticRoute } from '../routes/staticRoute.js';
 import { tileRoute } from '../routes/tileRoute.js';
 import { videoRoute } from '../routes/videoRoute.js';
+import { isDescriptorPath, viewerRoute } from '../routes/viewerRoute.js';
 import { requireToken } from './auth.js';
 import { applyCors } from './cors.js';
 import { sendError, sendJson } from './respond.js';
@@ -83,7 +84,9 @@ export function createHandler(ctx: ServerContext, metrics: Registry) {
       // Inline method check: this is the hot path, no rest-argument array per request.
       if (req.method !== 'GET' && req.method !== 'HEAD') methods(req, 'GET', 'HEAD');
       if (config.apiToken !== undefined) requireToken(req, config.apiToken, false);
-      tileRoute(req, res, ctx, rest);
+      // Viewer-native shapes (server/routes/viewerRoute.ts): `d.dzi`, `d.json`, and `d_files/L/c_r.ext` tiles.
+      if (slash < 0 && isDescriptorPath(rest)) return viewerRoute(req, res, ctx, rest);
+      tileRoute(req, res, ctx, slash > 0 && rest.includes('_files/') ? dziTileRest(rest) : rest);
       return;
     }
     if (pathname.startsWith(VIDEO)) {

@@ -2,9 +2,10 @@ import { createHash } from 'node:crypto';
 import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
 import { isTileError, TileError } from '../../src/protocol/errors.js';
-import { isVectorExt, type TileCoord } from '../../src/protocol/tileKey.js';
+import { isValidDatasetId, isVectorExt, type TileCoord } from '../../src/protocol/tileKey.js';
 import type { Dataset } from '../datasets/Dataset.js';
 import { type DatasetDiscovery, DatasetResolver } from '../datasets/DatasetResolver.js';
+import { DZI_VIEW_SUFFIX } from '../datasets/DziView.js';
 import { raceSignal } from '../engine/deadline.js';
 import type { TileEngine } from '../engineContract.js';
 import { DDS_CONTENT_TYPE } from './contentTypes.js';
@@ -172,8 +173,14 @@ export class TileService {
 
   /** Drops the dataset from the memory and shared caches; bumps the generation first. */
   async clearDataset(dataset: string, signal: AbortSignal): Promise<number> {
-    const n = this.o.cache.clearDataset(dataset);
+    let n = this.o.cache.clearDataset(dataset);
     await this.o.shared.clearDataset(dataset, signal);
+    // The Deep Zoom view `d_files` shows d's tiles: it goes with them.
+    const view = `${dataset}${DZI_VIEW_SUFFIX}`;
+    if (isValidDatasetId(view) && !dataset.endsWith(DZI_VIEW_SUFFIX)) {
+      n += this.o.cache.clearDataset(view);
+      await this.o.shared.clearDataset(view, signal);
+    }
     return n;
   }
 

@@ -84,6 +84,19 @@ export function tilePath(dataset: string, c: TileCoord): string {
   return `/api/tiles/${dataset}/${formatTileKey(c)}`;
 }
 
+const DZI_TILE_RE =
+  /^([A-Za-z0-9][A-Za-z0-9_-]{0,57}_files)\/(\d{1,10})\/(\d{1,10})_(\d{1,10})\.([a-z]{3,4})$/;
+
+/**
+ * `d_files/{level}/{col}_{row}.{ext}` (a Deep Zoom tile path) as the z/x/y rest
+ * `d_files/{level}/{col}/{row}.{ext}` of dataset `d_files`, the DZI view of `d`
+ * (the batch and cache key of that tile); anything else unchanged.
+ */
+export function dziTileRest(rest: string): string {
+  const m = DZI_TILE_RE.exec(rest);
+  return m ? `${m[1]}/${m[2]}/${m[3]}/${m[4]}.${m[5]}` : rest;
+}
+
 /** Path of the batch route. */
 export function batchPath(dataset: string): string {
   return `/api/tiles/${dataset}/batch`;

@@ -62,6 +62,31 @@ describe('TileRouter', () => {
     expect(router.route(get('https://cdn.example.com/other/4/6/5.png'))).toBeUndefined();
   });
 
+  it('claims Deep Zoom tiles of the companion (/api/tiles/d_files/L/c_r.ext) as dataset d_files', () => {
+    const router = new TileRouter(base);
+    const r = router.route(get('https://app.test/api/tiles/pic_files/10/2_1.jpeg'));
+    expect(r).toMatchObject({
+      kind: 'tile',
+      dataset: 'pic_files',
+      key: '10/2/1.jpeg',
+      batchUrl: 'https://app.test/api/tiles/pic_files/batch',
+    });
+    if (r?.kind === 'tile')
+      expect(r.sibling({ z: 10, x: 3, y: 1, ext: 'jpeg' })).toBe(
+        'https://app.test/api/tiles/pic_files/10/3_1.jpeg',
+      );
+    for (const u of [
+      'https://app.test/api/tiles/pic_files/3/8_1.jpg', // col out of range at level 3
+      'https://app.test/api/tiles/pic.dzi',
+      `https://app.test/api/tiles/${'a'.repeat(60)}_files/1/0_0.jpg`, // d_files would pass 64 characters
+    ]) {
+      expect(router.route(get(u)), u).toBeUndefined();
+    }
+    // A custom route gets no twin: only the companion serves `_files`.
+    const custom = new TileRouter({ ...base, tileRoutes: ['/maps/{dataset}/{z}/{x}/{y}.{ext}'] });
+    expect(custom.route(get('https://app.test/maps/pic_files/1/0_0.jpg'))).toBeUndefined();
+  });
+
   it('does not batch URLs with a query string', () => {
     const r = new TileRouter(base).route(get('https://app.test/api/tiles/sample/1/0/0.png?v=2'));
     expect(r).toMatchObject({ kind: 'tile', batchUrl: undefined });

@@ -28,7 +28,14 @@ interface CompiledTemplate {
   re: RegExp;
   names: string[];
   template: string;
+  /** Appended to the matched dataset: `_files` for the Deep Zoom shape (dataset `d_files` is d's DZI view). */
+  datasetSuffix?: string;
 }
+
+/** The companion's own tile route; its Deep Zoom twin is claimed beside it. */
+const COMPANION_ROUTE = '/api/tiles/{dataset}/{z}/{x}/{y}.{ext}';
+const DZI_SUFFIX = '_files';
+const COMPANION_DZI_ROUTE = `/api/tiles/{dataset}${DZI_SUFFIX}/{z}/{x}_{y}.{ext}`;
 
 const PART: Record<string, string> = {
   dataset: '([A-Za-z0-9][A-Za-z0-9_-]{0,63})',
@@ -90,7 +97,14 @@ export class TileRouter {
   ) {
     const serverOrigin = new URL(o.server).origin;
     this.origins = [...new Set([new URL(o.workerOrigin).origin, serverOrigin])];
-    this.templates = o.tileRoutes.map((t) => compile(t, this.origins));
+    this.templates = o.tileRoutes.flatMap((t) => {
+      const c = compile(t, this.origins);
+      // `/api/tiles/d_files/{level}/{col}_{row}.{ext}` (what OpenSeadragon asks for
+      // `/api/tiles/d.dzi`) batches as dataset `d_files`, key `level/col/row.ext`.
+      if (t.replace(/^https?:\/\/[^/]+/, '') !== COMPANION_ROUTE) return [c];
+      const origin = /^https?:\/\/[^/]+/.exec(t)?.[0] ?? '';
+      return [c, { ...compile(`${origin}${COMPANION_DZI_ROUTE}`, this.origins), datasetSuffix: DZI_SUFFIX }];
+    });
   }
 
   route(request: { url: string; method: string }): Route | undefined {
@@ -110,7 +124,7 @@ export class TileRouter {
       t.names.forEach((n, i) => {
         v[n] = m[i + 1]!;
       });
-      const dataset = v['dataset'] ?? 'default';
+      const dataset = (v['dataset'] ?? 'default') + (t.datasetSuffix ?? '');
       const ext = v['ext'] ?? 'png';
       if (!isValidDatasetId(dataset) || !isTileExt(ext)) continue;
       const coord: TileCoord = { z: Number(v['z']), x: Number(v['x']), y: Number(v['y']), ext };
