@@ -27,6 +27,7 @@ export function holdKey(key: string): HeldKey {
       stats: () => engine.stats(),
       close: () => engine.close(),
       getStream: (k, o) => engine.getStream(k, o),
+      getRange: (k, r, s) => engine.getRange(k, r, s),
       getBytes: async (k, signal) => {
         if (k === key) {
           arrive();

@@ -124,7 +124,8 @@ describe('shared cache hook', () => {
       headers: { authorization: 'Bearer o' },
     });
     expect(r.status).toBe(200);
-    expect(shared.cleared).toEqual(['sample']);
+    // and its Deep Zoom view `sample_files` (the same tiles under /api/tiles/sample_files/...)
+    expect(shared.cleared).toEqual(['sample', 'sample_files']);
     const again = await fetch(`${s.serverUrl}/api/tiles/sample/0/0/0.jpg`);
     await again.arrayBuffer();
     expect(again.headers.get('x-tile-source')).toBe('origin');
