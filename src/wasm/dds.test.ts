@@ -5,7 +5,7 @@ import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { decodeBC1, decodeBC3 } from './blockCodec.js';
 import { type CodecModule, initCodecs } from './codecModule.js';
-import { encodeDDS, parseDDS } from './dds.js';
+import { encodeDDS, isOpaque, parseDDS } from './dds.js';
 
 async function photo(name: string, size: number, alpha: boolean): Promise<Uint8Array> {
   const img = sharp(new URL(`../../fixtures/images/${name}`, import.meta.url).pathname).resize(size, size);
@@ -62,4 +62,26 @@ describe('our DDS files in the reference parsers and decoders', () => {
       });
     });
   }
+});
+
+describe('isOpaque', () => {
+  it('finds one non-opaque texel anywhere, in aligned and unaligned views', () => {
+    const buf = new Uint8Array(4 + 9 * 4).fill(255);
+    for (const offset of [0, 1, 4]) {
+      const view = buf.subarray(offset, offset + 8 * 4);
+      expect(isOpaque(view)).toBe(true);
+      for (let px = 0; px < 8; px++) {
+        for (const a of [0, 127, 254]) {
+          view[px * 4 + 3] = a;
+          expect(isOpaque(view), `offset ${offset} texel ${px} alpha ${a}`).toBe(false);
+          view[px * 4 + 3] = 255;
+        }
+        // colour bytes never count
+        view[px * 4] = 0;
+        expect(isOpaque(view)).toBe(true);
+        view[px * 4] = 255;
+      }
+    }
+    expect(isOpaque(new Uint8Array(0))).toBe(true);
+  });
 });

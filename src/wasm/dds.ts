@@ -50,7 +50,15 @@ export function mipCount(width: number, height: number): number {
   return Math.floor(Math.log2(Math.max(width, height))) + 1;
 }
 
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
 export function isOpaque(rgba: Uint8Array): boolean {
+  if (LITTLE_ENDIAN && rgba.byteOffset % 4 === 0) {
+    // one pixel per read: alpha is the top byte of a little-endian word
+    const px = new Uint32Array(rgba.buffer, rgba.byteOffset, rgba.length >> 2);
+    for (let i = 0; i < px.length; i++) if (px[i]! < 0xff000000) return false;
+    return true;
+  }
   for (let i = 3; i < rgba.length; i += 4) if (rgba[i] !== 255) return false;
   return true;
 }

@@ -2,6 +2,7 @@
 // row and column, so the padding never pulls the endpoints away from the real pixels.
 import { BA, encodeAlphaBlock } from './alphaBlock';
 import { encodeColourBlock, FB, FG, FR, transMask } from './bc1Block';
+import { encodeAlphaFast } from './alphaFast';
 import { encodeFastBlock } from './bc1Fast';
 
 /** An edge block's 4 rows with the last row and column replicated (fast path). */
@@ -26,7 +27,6 @@ function blockRows(src: usize, width: u32, height: u32, bx: u32, by: u32): usize
  */
 function encodeFast(src: usize, width: u32, height: u32, dst: usize, bc3: bool, punch: bool): void {
   const stride = <usize>width << 2;
-  const alphaBytes = i8x16(3, 7, 11, 15, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1);
   for (let by: u32 = 0; by < height; by += 4) {
     const edgeRow = by + 4 > height;
     for (let bx: u32 = 0; bx < width; bx += 4) {
@@ -37,11 +37,10 @@ function encodeFast(src: usize, width: u32, height: u32, dst: usize, bc3: bool, 
       const p2 = v128.load(row + 2 * rs);
       const p3 = v128.load(row + 3 * rs);
       if (bc3) {
-        store<u32>(BA, i32x4.extract_lane(i8x16.swizzle(p0, alphaBytes), 0));
-        store<u32>(BA, i32x4.extract_lane(i8x16.swizzle(p1, alphaBytes), 0), 4);
-        store<u32>(BA, i32x4.extract_lane(i8x16.swizzle(p2, alphaBytes), 0), 8);
-        store<u32>(BA, i32x4.extract_lane(i8x16.swizzle(p3, alphaBytes), 0), 12);
-        encodeAlphaBlock(dst, false);
+        // the 16 alpha bytes (3, 7, 11, 15 of each row) in pixel order
+        const a01 = i8x16.shuffle(p0, p1, 3, 7, 11, 15, 19, 23, 27, 31, 0, 0, 0, 0, 0, 0, 0, 0);
+        const a23 = i8x16.shuffle(p2, p3, 3, 7, 11, 15, 19, 23, 27, 31, 0, 0, 0, 0, 0, 0, 0, 0);
+        encodeAlphaFast(dst, i64x2.shuffle(a01, a23, 0, 2));
         encodeFastBlock(dst + 8, p0, p1, p2, p3);
         dst += 16;
         continue;
