@@ -1,31 +1,15 @@
-import puppeteer, { type Browser, type BrowserContext, type Page } from 'puppeteer-core';
+import type { Browser, BrowserContext, Page } from 'puppeteer-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe } from 'vitest';
-// @ts-expect-error plain ESM helper shared with scripts/ensure-tools.mjs and the bench
-import { findFirefox, firefoxPrefs, NO_FIREFOX } from '../../scripts/firefox.mjs';
+import { firefoxPath, launchFirefox, noFirefox } from './launchFirefox.js';
 
-const executablePath: string | undefined = findFirefox();
-if (!executablePath) {
+if (!firefoxPath) {
   // CI must run the lane: a missing Firefox fails every spec file with the reason.
-  if (process.env['CI']) throw new Error(`${NO_FIREFOX}; CI runs the Firefox lane`);
-  console.warn(`[firefox lane] SKIPPED on this machine: ${NO_FIREFOX}`);
+  if (process.env['CI']) throw new Error(`${noFirefox}; CI runs the Firefox lane`);
+  console.warn(`[firefox lane] SKIPPED on this machine: ${noFirefox}`);
 }
 
 /** `describe` when a Firefox is present, else `describe.skip` (outside CI only; see above). */
-export const describeFirefox = executablePath ? describe : describe.skip;
-
-/**
- * Headless Firefox with a fresh temporary profile (puppeteer makes one per
- * launch in the OS temp dir and removes it on close) and the lane's prefs.
- */
-export function launchFirefox(): Promise<Browser> {
-  if (!executablePath) throw new Error(NO_FIREFOX);
-  return puppeteer.launch({
-    browser: 'firefox',
-    executablePath,
-    headless: true,
-    extraPrefsFirefox: firefoxPrefs,
-  });
-}
+export const describeFirefox = firefoxPath ? describe : describe.skip;
 
 export interface FirefoxLane {
   /** A fresh browser context (own service workers, caches and storage), closed after the test. */
