@@ -5,19 +5,19 @@
 // unlike Chromium, sends every <img> of a controlled page through the worker
 // on a reload too: the warm column is where the worker costs, the cold one
 // where it gains.
-import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Page } from 'puppeteer-core';
-import { build, type Rollup } from 'vite';
 import { firefoxPath, launchFirefox } from '../../e2e/firefox/launchFirefox.js';
 import { type Stack, startStack } from '../../e2e/harness/startStack.js';
 import { type Proc, spawnNode } from '../server/processes.js';
+import { staticDir as swStaticDir, tiles } from '../sw/benchAssets.js';
 import { BENCH_PAGE } from '../sw/benchPage.js';
+import { fmt, median, viewportSlots } from '../sw/pageDriver.js';
 import type { BenchContext } from '../types.js';
 import { MAP_SW, PASS_SW } from './floorWorkers.js';
 import { CS_SW, measureStaticRoutes, ROUTES_PAGE, ROUTES_SW } from './staticRoutes.js';
-import { writeTileTree } from './tileTree.js';
+import { writeLinkedTree } from './tileTree.js';
 
 const Z = 6;
 const N = 8;
@@ -35,53 +35,28 @@ const LABEL: Record<Mode, string> = {
   ours: 'tile accelerator worker (ours, defaults)',
 };
 
-/** bench/sw's page registers `/wb-sw.js` for any worker but ours; here each mode has its own script. */
+/** bench/sw's page registers `/wb-sw.js` for any worker but ours; here the floor workers have their own scripts. */
 function benchPage(): string {
   const from = "navigator.serviceWorker.register('/wb-sw.js'";
   if (!BENCH_PAGE.includes(from)) throw new Error('bench/sw/benchPage.ts changed: update bench/firefox');
-  return BENCH_PAGE.replace(from, "navigator.serviceWorker.register('/' + mode + '-sw.js'");
+  return BENCH_PAGE.replace(
+    from,
+    "navigator.serviceWorker.register(mode === 'workbox' ? '/wb-sw.js' : '/' + mode + '-sw.js'",
+  );
 }
 
-/** bench/sw/workboxCacheFirstSw.ts bundled into one classic worker script. */
-async function workboxScript(root: string): Promise<string> {
-  const out = (await build({
-    configFile: false,
-    root,
-    logLevel: 'warn',
-    publicDir: false,
-    define: { 'process.env.NODE_ENV': JSON.stringify('production') },
-    build: {
-      write: false,
-      lib: { entry: path.join(root, 'bench/sw/workboxCacheFirstSw.ts'), formats: ['iife'], name: 'wbSw' },
-    },
-  })) as Rollup.RollupOutput | Rollup.RollupOutput[];
-  const chunk = (Array.isArray(out) ? out[0]! : out).output.find((o) => o.type === 'chunk');
-  if (chunk?.type !== 'chunk') throw new Error('vite produced no worker chunk');
-  return chunk.code;
-}
-
+/** bench/sw's static dir (bundles, Workbox worker, its page) plus this section's page and workers. */
 async function staticDir(root: string): Promise<string> {
-  const dir = await mkdtemp(path.join(tmpdir(), 'tile-ff-bench-'));
-  await cp(path.join(root, 'dist/public'), dir, { recursive: true });
-  await writeFile(path.join(dir, 'bench.html'), benchPage());
-  // The page loads bench/sw's batch helper; this section does not use it.
-  await writeFile(path.join(dir, 'bench-batch.js'), '');
+  const dir = await swStaticDir(root);
+  await writeFile(path.join(dir, 'bench-ff.html'), benchPage());
   await writeFile(path.join(dir, 'map-sw.js'), MAP_SW);
   await writeFile(path.join(dir, 'pass-sw.js'), PASS_SW);
-  await writeFile(path.join(dir, 'workbox-sw.js'), await workboxScript(root));
   await writeFile(path.join(dir, 'routes.html'), ROUTES_PAGE);
   await writeFile(path.join(dir, 'cs-sw.js'), CS_SW);
   await writeFile(path.join(dir, 'routes-sw.js'), ROUTES_SW);
   return dir;
 }
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const h = s.length >> 1;
-  return s.length === 0 ? Number.NaN : s.length % 2 ? s[h]! : (s[h - 1]! + s[h]!) / 2;
-};
-const fmt = (xs: number[]) =>
-  `${median(xs).toFixed(0)} (${Math.min(...xs).toFixed(0)}–${Math.max(...xs).toFixed(0)})`;
 const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}×`;
 
 /** Warm tiles shown, how many reached the worker (-1: this worker cannot say), tile requests the server saw. */
@@ -105,7 +80,7 @@ const workerSeen = (page: Page, mode: Mode): Promise<number | undefined> =>
 export default async function firefoxBench(ctx: BenchContext): Promise<string> {
   if (!firefoxPath) return '## Firefox\n\nSkipped: no Firefox on this machine (FIREFOX_PATH, firefox-esr).\n';
   const dir = await staticDir(ctx.root);
-  const originRoot = await writeTileTree(ctx.root, Z);
+  const originRoot = await writeLinkedTree(await tiles(ctx.root, Z));
   let origin: Proc | undefined;
   let stack: Stack | undefined;
   try {
@@ -130,14 +105,8 @@ export default async function firefoxBench(ctx: BenchContext): Promise<string> {
 
 async function run(ctx: BenchContext, stack: Stack): Promise<string> {
   const iterations = ctx.quick ? 2 : 5;
-  // Viewports 9 tiles apart (7 × 7 slots of level 6): no run sees another's
-  // tiles, prefetch ring or parents, so every cold tile is an origin fetch.
-  let slot = 0;
-  const next = () => {
-    const i = slot++;
-    if (i >= 49) throw new Error('firefox bench: out of untouched viewports');
-    return [(i % 7) * 9 + 1, Math.floor(i / 7) * 9 + 1] as const;
-  };
+  // No run sees another's tiles, prefetch ring or parents: every cold tile is an origin fetch.
+  const next = viewportSlots('bench/firefox');
   // Warm the server's origin pool once, as a running server would be.
   await fetch(`${stack.serverUrl}/api/tiles/bench/batch`, {
     method: 'POST',
@@ -163,7 +132,7 @@ async function run(ctx: BenchContext, stack: Stack): Promise<string> {
       const browser = await launchFirefox();
       try {
         const page = await browser.newPage();
-        await open(page, `${stack.serverUrl}/bench.html?sw=${mode}`, mode);
+        await open(page, `${stack.serverUrl}/bench-ff.html?sw=${mode}`, mode);
         const [x0, y0] = next();
         cold[mode].push(await viewport(page, x0, y0));
         for (let r = 0; r < WARM_RELOADS; r++) {

@@ -8,6 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
+import { fmt, median } from '../sw/pageDriver.js';
 import type { BenchContext } from '../types.js';
 
 export const CS_SW = `self.addEventListener('install', () => self.skipWaiting());
@@ -62,8 +63,6 @@ export const ROUTES_PAGE = `<!doctype html><html><head><meta charset="utf-8"></h
   };
 </script></body></html>`;
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
-
 /**
  * Per mode and run: session 1 stores one viewport (the worker's Cache Storage,
  * or for `none` the HTTP disk cache by showing it), the browser closes;
@@ -115,8 +114,6 @@ export async function measureStaticRoutes(
       ctx.log(`firefox/static routes: ${it + 1}/${iterations} ${mode}: ${times[mode].at(-1)!.toFixed(0)} ms`);
     }
   }
-  const fmt = (xs: number[]) =>
-    `${median(xs).toFixed(0)} (${Math.min(...xs).toFixed(0)}–${Math.max(...xs).toFixed(0)})`;
   const label: Record<Mode, string> = {
     none: 'no worker (HTTP disk cache)',
     cs: 'worker answering from Cache Storage in its fetch handler',
