@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { gzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { Compression, TileType, tileIdToZxy } from 'pmtiles';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { asJson } from '../../e2e/harness/asJson.js';
@@ -36,6 +37,26 @@ async function get(path: string, headers: Record<string, string> = {}) {
     bytes,
     json: () => JSON.parse(bytes.toString()),
   };
+}
+
+/** A GET that shows the body as sent (fetch would inflate it). */
+function rawGet(url: string, headers: Record<string, string>) {
+  return new Promise<{
+    status: number;
+    headers: Record<string, string | string[] | undefined>;
+    body: Buffer;
+  }>((resolve, reject) => {
+    const req = request(url, { headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () =>
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }),
+      );
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end();
+  });
 }
 
 async function batch(dataset: string, keys: string[]) {
@@ -178,12 +199,36 @@ describe('PMTiles v3 archives (d.pmtiles) through the engine', () => {
       tileType: TileType.Mvt,
       tileCompression: Compression.Gzip,
     });
-    await start({ 'roads.pmtiles': archive });
+    const s = await start({ 'roads.pmtiles': archive });
     for (const ext of ['mvt', 'pbf']) {
-      const r = await get(`/api/tiles/roads/0/0/0.${ext}`);
-      expect([r.status, r.type]).toEqual([200, 'application/vnd.mapbox-vector-tile']);
+      const r = await get(`/api/tiles/roads/0/0/0.${ext}`, { 'accept-encoding': 'identity' });
+      expect([r.status, r.type, r.headers.get('content-encoding')]).toEqual([
+        200,
+        'application/vnd.mapbox-vector-tile',
+        null,
+      ]);
       expect(r.bytes.equals(mvt)).toBe(true);
     }
+    // A client that accepts gzip gets the archive's bytes as stored, Content-Encoding: gzip.
+    const raw = await rawGet(`${s.serverUrl}/api/tiles/roads/0/0/0.mvt`, {
+      'accept-encoding': 'gzip, deflate',
+    });
+    expect([raw.status, raw.headers['content-encoding'], raw.headers.vary]).toEqual([
+      200,
+      'gzip',
+      'Accept-Encoding',
+    ]);
+    expect(gunzipSync(raw.body).equals(mvt)).toBe(true);
+    expect(raw.body.equals(gzipSync(mvt))).toBe(true);
+    const again = await rawGet(`${s.serverUrl}/api/tiles/roads/0/0/0.mvt`, {
+      'accept-encoding': 'gzip',
+      'if-none-match': raw.headers.etag as string,
+    });
+    expect(again.status).toBe(304);
+    const batched = await batch('roads', ['0/0/0.pbf']);
+    expect(Buffer.from(batched.tiles['0/0/0.pbf']!, 'base64').equals(mvt)).toBe(true);
+    // header+root, then the tile once per extension (.mvt and .pbf are two cache keys); the rest were memory hits
+    expect(requestsFor(s.origin, 'roads.pmtiles').length).toBe(3);
     const dds = await get('/api/tiles/roads/0/0/0.dds');
     expect([dds.status, dds.json().error.code]).toEqual([400, 'BAD_EXTENSION']);
     expect((await get('/api/tiles/roads/0/0/0.png')).status).toBe(404);

@@ -29,6 +29,10 @@ function writeTile(
   generation: number,
 ): void {
   ctx.counters.tilesBySource[source]++;
+  if (entry.gzip && acceptsGzip(req.headers['accept-encoding'])) {
+    writeGzipTile(req, res, ctx, entry, source, generation);
+    return;
+  }
   if (etagMatches(req.headers['if-none-match'], entry.etag)) {
     ctx.counters.notModified++;
     res.writeHead(304, ctx.tiles.responseHeaders(entry, source, generation, true));
@@ -37,6 +41,37 @@ function writeTile(
   }
   res.writeHead(200, ctx.tiles.responseHeaders(entry, source, generation, false));
   res.end(req.method === 'HEAD' ? undefined : entry.bytes);
+}
+
+/** True when Accept-Encoding allows gzip (`gzip` or `*`, without `q=0`). */
+export function acceptsGzip(header: string | undefined): boolean {
+  if (!header) return false;
+  for (const part of header.split(',')) {
+    const [name, ...params] = part.trim().toLowerCase().split(';');
+    if (name !== 'gzip' && name !== '*') continue;
+    const q = params.map((p) => p.trim()).find((p) => p.startsWith('q='));
+    return q === undefined || Number(q.slice(2)) > 0;
+  }
+  return false;
+}
+
+/** A gzip'd vector tile passed through as stored (server/tiles/TileService.ts keeps both forms). */
+function writeGzipTile(
+  req: IncomingMessage,
+  res: ServerResponse,
+  ctx: ServerContext,
+  entry: TileEntry,
+  source: TileSource,
+  generation: number,
+): void {
+  const notModified = etagMatches(
+    req.headers['if-none-match'],
+    ctx.tiles.gzipResponse(entry, source, generation, true)[0],
+  );
+  const [, headers] = ctx.tiles.gzipResponse(entry, source, generation, notModified);
+  if (notModified) ctx.counters.notModified++;
+  res.writeHead(notModified ? 304 : 200, headers);
+  res.end(notModified || req.method === 'HEAD' ? undefined : entry.gzip);
 }
 
 /** A tile missing in every format: 404 JSON, still saying where the answer came from and the generation. */

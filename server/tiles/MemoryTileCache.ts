@@ -13,6 +13,11 @@ export interface TileEntry {
    * every stored entry's generation is the current one.
    */
   generation: number;
+  /**
+   * The same tile gzip'd, as the dataset stored it (vector tiles): sent with
+   * `Content-Encoding: gzip` to a client that accepts it; `bytes` is the inflated tile.
+   */
+  gzip?: Buffer;
   /** `writeHead` list of a 200 from the memory cache, built once per entry so a hit allocates nothing. */
   headers: string[];
   /** The same for a 304 from the memory cache. */
@@ -35,7 +40,8 @@ const ENTRY_OVERHEAD = 256;
  */
 export const NEGATIVE_SHARE = 1 / 16;
 
-const sizeOf = (e: TileEntry, k: string) => (e.bytes?.length ?? 0) + k.length * 2 + ENTRY_OVERHEAD;
+const sizeOf = (e: TileEntry, k: string) =>
+  (e.bytes?.length ?? 0) + (e.gzip?.length ?? 0) + k.length * 2 + ENTRY_OVERHEAD;
 
 /**
  * Byte-bounded LRU of tiles with a generation per dataset. `clearDataset`

@@ -127,7 +127,37 @@ export class TileService {
       source,
       generation,
     };
-    return notModified ? notModifiedHeaders(f) : okHeaders(f);
+    const h = notModified ? notModifiedHeaders(f) : okHeaders(f);
+    return entry.gzip ? [...h, 'Vary', 'Accept-Encoding'] : h;
+  }
+
+  /**
+   * `[etag, writeHead list]` of the gzip form of `entry` (200, or 304 when
+   * `notModified`): its own ETag (another representation), `Content-Encoding: gzip`.
+   */
+  gzipResponse(
+    entry: TileEntry,
+    source: TileSource,
+    generation: number,
+    notModified: boolean,
+  ): [string, string[]] {
+    const etag = entry.etag.endsWith('"') ? `${entry.etag.slice(0, -1)}-gz"` : entry.etag;
+    const f = { etag, cacheControl: this.o.cacheControl, source, generation };
+    const common = [...notModifiedHeaders(f), 'Vary', 'Accept-Encoding'];
+    if (notModified) return [etag, common];
+    const gz = entry.gzip?.length ?? 0;
+    return [
+      etag,
+      [
+        'Content-Type',
+        entry.contentType,
+        'Content-Encoding',
+        'gzip',
+        'Content-Length',
+        String(gz),
+        ...common,
+      ],
+    ];
   }
 
   /**
@@ -253,9 +283,14 @@ export class TileService {
     }
     const t = await ds.getTile(coord, signal);
     if (!t) return this.entry(null, 'application/json', generation);
-    // Until the routes negotiate Content-Encoding, a gzip'd vector tile is stored inflated.
-    const bytes = t.encoding === 'gzip' ? await gunzipTile(t.bytes) : t.bytes;
-    return this.entry(bytes, t.contentType, generation);
+    if (t.encoding !== 'gzip') return this.entry(t.bytes, t.contentType, generation);
+    // Both forms kept: the gzip one for clients that accept it, the inflated one for the
+    // rest and for batches (a worker cannot hand a page a Response with Content-Encoding).
+    const e = this.entry(await gunzipTile(t.bytes), t.contentType, generation);
+    e.gzip = Buffer.from(t.bytes.buffer, t.bytes.byteOffset, t.bytes.byteLength);
+    e.headers = [...e.headers, 'Vary', 'Accept-Encoding'];
+    e.notModifiedHeaders = [...e.notModifiedHeaders, 'Vary', 'Accept-Encoding'];
+    return e;
   }
 
   private inPyramid(ds: Dataset, coord: TileCoord): boolean {
