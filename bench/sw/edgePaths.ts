@@ -143,6 +143,6 @@ export function milestoneRows(results: EdgeResult[]): string[] {
   };
   return results.map(
     (r) =>
-      `| ${r.path.label} | ${col(r, 'lastFetchEvent')} | ${col(r, 'batchStart')} | ${col(r, 'batchFirstByte')} | ${col(r, 'batchEnd')} | ${col(r, 'lastResponseEnd')} | ${median(r.cold).toFixed(0)} |`,
+      `| ${r.path.label} | ${col(r, 'lastFetchEvent')} | ${col(r, 'batches')} | ${col(r, 'batchStart')} | ${col(r, 'batchFirstByte')} | ${col(r, 'batchEnd')} | ${col(r, 'lastResponseEnd')} | ${median(r.cold).toFixed(0)} |`,
   );
 }

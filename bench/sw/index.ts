@@ -286,8 +286,8 @@ async function run(ctx: BenchContext, env: Env): Promise<string> {
       `| the same cold batch feeding the 64 \`<img>\`s from the page (blob URLs), nginx HTTP/2 | ${h2BatchProto || 'none recorded'} | ${fmt(h2Imgs)} | ${ratio(m(h2Imgs), m(noneH2.cold))} | – | – |`,
       '',
       "Where the cold viewport's time goes, ms after the first `<img>` was inserted (medians; Resource Timing of the page and of our worker's batch requests, on one clock):",
-      '| path | last fetch event reached the worker | first batch sent | its first byte | last batch byte | last tile response ended (page) | last `<img>` loaded |',
-      '| --- | --- | --- | --- | --- | --- | --- |',
+      '| path | last fetch event reached the worker | batch requests | first batch sent | its first byte | last batch byte | last tile response ended (page) | last `<img>` loaded |',
+      '| --- | --- | --- | --- | --- | --- | --- | --- |',
       ...milestoneRows(paths.all),
       '',
       [

@@ -75,10 +75,18 @@ export async function tileProtocols(page: Page, mode: Mode): Promise<Record<stri
 export interface Milestones {
   /** The last tile's fetch event reached the worker (page Resource Timing, `workerStart`). */
   lastFetchEvent?: number;
-  /** The worker's first batch request started / its first byte / the last batch's last byte. */
+  /**
+   * The worker's first batch request for the visible tiles started / its first
+   * byte / the last such batch's last byte. Visible tiles' batches are the ones
+   * sent by 30 ms after the last fetch event (a batch waits at most
+   * `batch.maxWaitMs`, 16 ms); the prefetch batch starts only once every
+   * visible tile is answered, later than that.
+   */
   batchStart?: number;
   batchFirstByte?: number;
   batchEnd?: number;
+  /** How many batch requests the worker sent for the visible tiles. */
+  batches?: number;
   /** The last tile's response ended, as the page sees it (network or worker). */
   lastResponseEnd?: number;
 }
@@ -102,14 +110,15 @@ export async function milestones(page: Page, mode: Mode): Promise<Milestones> {
   if (worker) {
     const b = (await worker.evaluate(`(() => {
       const abs = (t) => performance.timeOrigin + t;
-      const e = performance.getEntriesByType('resource').filter((r) => r.name.includes('/batch') && abs(r.startTime) >= ${p.t0});
+      const e = performance.getEntriesByType('resource').filter((r) => r.name.includes('/batch') && abs(r.startTime) >= ${p.t0} && abs(r.startTime) <= ${(p.lastFetchEvent ?? p.t0) + 30});
       if (!e.length) return null;
-      return { start: abs(Math.min(...e.map((r) => r.startTime))), firstByte: abs(Math.min(...e.map((r) => r.responseStart))), end: abs(Math.max(...e.map((r) => r.responseEnd))) };
-    })()`)) as { start: number; firstByte: number; end: number } | null;
+      return { n: e.length, start: abs(Math.min(...e.map((r) => r.startTime))), firstByte: abs(Math.min(...e.map((r) => r.responseStart))), end: abs(Math.max(...e.map((r) => r.responseEnd))) };
+    })()`)) as { n: number; start: number; firstByte: number; end: number } | null;
     if (b) {
       out.batchStart = b.start - p.t0;
       out.batchFirstByte = b.firstByte - p.t0;
       out.batchEnd = b.end - p.t0;
+      out.batches = b.n;
     }
   }
   return out;

@@ -54,6 +54,8 @@ function h2(
     req.on('data', (c: Buffer) => chunks.push(c));
     req.once('end', () => resolve({ headers: head, body: Buffer.concat(chunks) }));
     req.once('error', reject);
+    // A stream closed without its end (timeout, reset): fail now, not at the test's timeout.
+    req.once('close', () => reject(new Error(`h2 ${headers[':path']}: stream closed before its end`)));
     if (body !== undefined) req.end(body);
   });
 }
