@@ -52,8 +52,10 @@ describe('FetchEngine.getStream', () => {
 
   it('is not coalesced, resolves null on 404, and is not cut by the request deadline once streaming', async () => {
     fx = await startEngineFixture(
-      { files: { v: video }, bandwidthBytesPerSec: 600_000 },
-      { requestTimeoutMs: 400, attemptTimeoutMs: 400 },
+      // The headers must beat the deadline on a loaded machine (1.5 s); the
+      // body, capped at 150 kB/s for both, takes ~4 s: well past it.
+      { files: { v: video }, bandwidthBytesPerSec: 150_000 },
+      { requestTimeoutMs: 1_500, attemptTimeoutMs: 1_500 },
     );
     expect(await fx.engine.getStream('nope', { signal: live() })).toBeNull();
     const [a, b] = await Promise.all([
@@ -61,7 +63,6 @@ describe('FetchEngine.getStream', () => {
       fx.engine.getStream('v', { signal: live() }),
     ]);
     expect(fx.mock.count('v')).toBe(2);
-    // ~1 s of body at 600 kB/s for both: well past either deadline.
     expect(same(await readBody(a!.body, a!.contentLength, 1e6), video)).toBe(true);
     expect(same(await readBody(b!.body, b!.contentLength, 1e6), video)).toBe(true);
   });

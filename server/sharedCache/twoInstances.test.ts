@@ -100,8 +100,10 @@ describe('two instances sharing one Redis', () => {
     await Promise.all(Array.from({ length: 8 }, (_, w) => worker(w)));
     expect(failures).toBe(0);
     expect(done).toBe(keys.length * 2);
-    // Origin latency is 20 ms and the Redis deadline 100 ms: no request waited on the dead Redis for long.
-    expect(Math.max(...slowest)).toBeLessThan(1_000);
+    // Origin latency is 20 ms and the Redis deadline 100 ms: no request waited on
+    // the dead Redis for long. Loose on purpose (a loaded machine took 1.5 s):
+    // without the deadline a request waits out ioredis' reconnects, far longer.
+    expect(Math.max(...slowest)).toBeLessThan(5_000);
     expect(a.shared!.stats().connected).toBe(false);
     expect(await (await fetch(`${a.url}/metrics`)).text()).toMatch(/^tile_shared_cache_up 0$/m);
     expect(sharedHits).toBeGreaterThan(0); // Redis served part of the second pass before it died

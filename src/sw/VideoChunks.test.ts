@@ -1,5 +1,5 @@
 import 'fake-indexeddb/auto';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { CacheIndex } from './CacheIndex.js';
 import { parseContentRange } from './rangeSlicer.js';
 import { SwCounters } from './SwCounters.js';
@@ -102,8 +102,13 @@ describe('VideoChunks', () => {
   it('serves a seek into fetched parts without the network', async () => {
     const f = rangedFetch();
     const { video, counters } = setup(f);
-    await (await video.serve(get('bytes=0-4095'), URL_)).arrayBuffer();
-    await new Promise((r) => setTimeout(r, 20)); // read-ahead and writes settle
+    const kept: Promise<unknown>[] = [];
+    await (await video.serve(get('bytes=0-4095'), URL_, (p) => kept.push(p))).arrayBuffer();
+    // Read-ahead and writes run behind the response: wait until no chunk load
+    // is left and every write landed (a fixed 20 ms sleep was missed under load).
+    const loads = (video as unknown as { coalescer: { size: number } }).coalescer;
+    await vi.waitFor(() => expect(loads.size, 'chunk loads still running').toBe(0), { timeout: 10_000 });
+    await Promise.all(kept);
     const before = f.ranges.length;
     const res = await video.serve(get('bytes=1500-2500'), URL_);
     expect(new Uint8Array(await res.arrayBuffer())).toEqual(FILE.slice(1500, 2501));
