@@ -5,6 +5,7 @@ import { isTileError } from '../../src/protocol/errors.js';
 import { isValidDatasetId } from '../../src/protocol/tileKey.js';
 import { tileKeyTemplateFrom } from '../config.js';
 import { TILE_FORMATS, type TileFormat } from './manifest.js';
+import { packPmtiles } from './packPmtiles.js';
 import { ProgressPrinter, type ProgressStream } from './progressPrinter.js';
 import { PACKAGE_ROOT, runServe } from './serveCommand.js';
 import { tileImage } from './tileImage.js';
@@ -18,7 +19,8 @@ const USAGE = `Usage:
 Options for tile:
   --dataset, -d <id>     dataset id, 1-64 of [A-Za-z0-9_-]
   --out, -o <dir>        output root (default: $TILES_DIR or ./data); tiles go to <dir>/<id>/{z}/{x}/{y}.<fmt>
-  --format, -f <fmt>     jpg (default), png or webp
+  --format, -f <fmt>     jpg (default), png, webp, or pmtiles (jpg tiles in one PMTiles v3
+                         archive <dir>/<id>.pmtiles instead of the tree; not with --upload yet)
   --tile <px>            tile size (default 256)
   --max-zoom <z>         deepest level (default: the first at least as large as the image)
   --quality, -q <1-100>  jpg/webp quality (default 85)
@@ -123,9 +125,12 @@ async function run(argv: string[], io: CliIo, signal: AbortSignal): Promise<numb
       if (rest.length !== 1) throw new UsageError('tile needs exactly one <image>');
       const image = path.resolve(io.cwd, rest[0]!);
       if (!existsSync(image)) throw new UsageError(`no such file: ${image}`);
-      const format = (v.format ?? 'jpg') as TileFormat;
+      const asked = v.format ?? 'jpg';
+      const pack = asked === 'pmtiles';
+      if (pack && target) throw new UsageError('--format pmtiles cannot be combined with --upload yet');
+      const format = (pack ? 'jpg' : asked) as TileFormat;
       if (!TILE_FORMATS.includes(format))
-        throw new UsageError(`--format must be one of ${TILE_FORMATS.join(', ')}`);
+        throw new UsageError(`--format must be one of ${TILE_FORMATS.join(', ')}, pmtiles`);
       const tileSize = int('tile', v.tile, 16, 4096) ?? 256;
       const maxZoom = int('max-zoom', v['max-zoom'], 0, 16);
       const quality = int('quality', v.quality, 1, 100);
@@ -140,10 +145,10 @@ async function run(argv: string[], io: CliIo, signal: AbortSignal): Promise<numb
         signal,
         onProgress: (p) => printer.tile(p),
       });
-      datasetDir = dir;
-      result = { dir, manifest };
+      datasetDir = pack ? await packPmtiles(dir, manifest) : dir;
+      result = pack ? { archive: datasetDir, manifest } : { dir, manifest };
       say(
-        `tiled ${path.basename(image)} into ${dir}: ${manifest.tileCount} tiles, levels ${manifest.minZoom}-${manifest.maxZoom}, ` +
+        `tiled ${path.basename(image)} into ${datasetDir}: ${manifest.tileCount} tiles, levels ${manifest.minZoom}-${manifest.maxZoom}, ` +
           `${manifest.width}x${manifest.height} px, ${((Date.now() - started) / 1000).toFixed(1)} s`,
       );
     } else if (rest.length) {
