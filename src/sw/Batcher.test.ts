@@ -99,7 +99,7 @@ describe('Batcher', () => {
     expect(rs[0]!.etag).toBe('"1/0/0.png"');
     expect(dec.decode(rs[1]!.body)).toBe('b');
     expect(rs[2]!.status).toBe(404);
-    await vi.waitFor(() => expect(gens).toEqual(['7']));
+    await vi.waitFor(() => expect(gens).toEqual(['7']), { timeout: 10_000 });
     expect(s.singles).toHaveLength(0);
   });
 

@@ -51,7 +51,7 @@ describe('Prefetcher', () => {
       },
     });
     p.add(Array.from({ length: 10 }, (_, i) => task(i)));
-    await vi.waitFor(() => expect(p.queued + p.running).toBe(0));
+    await vi.waitFor(() => expect(p.queued + p.running).toBe(0), { timeout: 10_000 });
     expect(peak).toBe(2);
   });
 
@@ -62,7 +62,7 @@ describe('Prefetcher', () => {
     await new Promise((r) => setTimeout(r, 20));
     expect(ran).toEqual([]);
     busy = false;
-    await vi.waitFor(() => expect(ran).toEqual(['u1']));
+    await vi.waitFor(() => expect(ran).toEqual(['u1']), { timeout: 10_000 });
   });
 
   it('keeps to the per-second cap', async () => {
@@ -72,7 +72,7 @@ describe('Prefetcher', () => {
     await new Promise((r) => setTimeout(r, 10));
     expect(ran).toHaveLength(3);
     t = 1000;
-    await vi.waitFor(() => expect(ran).toHaveLength(6));
+    await vi.waitFor(() => expect(ran).toHaveLength(6), { timeout: 10_000 });
     p.cancel();
   });
 
@@ -86,7 +86,7 @@ describe('Prefetcher', () => {
     const { p, ran } = make({ maxInFlight: 1, maxQueue: 3, busy: () => false });
     p.add([task(1)]); // starts at once
     p.add([task(2), task(3), task(4), task(5)]); // u2 falls out of the queue of 3
-    await vi.waitFor(() => expect(ran).toHaveLength(4));
+    await vi.waitFor(() => expect(ran).toHaveLength(4), { timeout: 10_000 });
     expect(ran).toEqual(['u1', 'u5', 'u4', 'u3']);
   });
 });

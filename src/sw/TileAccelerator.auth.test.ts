@@ -143,6 +143,6 @@ describe('TileAccelerator with a cache index that never opens', () => {
     expect(r.headers.get('X-Tile-Source')).toBe('batch');
     expect(c.batches).toHaveLength(1);
     // In memory for the next request; the write behind it gives up on the index after its own bound.
-    await vi.waitFor(() => expect(acc.store.memoryGet(`${ORIGIN}${T}`)).toBeDefined());
+    await vi.waitFor(() => expect(acc.store.memoryGet(`${ORIGIN}${T}`)).toBeDefined(), { timeout: 10_000 });
   });
 });

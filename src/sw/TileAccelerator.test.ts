@@ -101,10 +101,10 @@ describe('TileAccelerator', () => {
     const c = companion();
     const acc = make(c.fetch);
     await serve(acc, '/api/tiles/ds/3/1/1.jpg');
-    await vi.waitFor(async () => expect((await acc.stats()).cache_size).toBe(1));
+    await vi.waitFor(async () => expect((await acc.stats()).cache_size).toBe(1), { timeout: 10_000 });
     c.state.generation = '2';
     await serve(acc, '/api/tiles/ds/3/2/2.jpg');
-    await vi.waitFor(async () => expect((await acc.stats()).cache_size).toBe(1));
+    await vi.waitFor(async () => expect((await acc.stats()).cache_size).toBe(1), { timeout: 10_000 });
     const again = await serve(acc, '/api/tiles/ds/3/1/1.jpg');
     expect(again.headers.get('X-Tile-Source')).toBe('batch');
     expect(c.state.batches).toHaveLength(3);
@@ -114,7 +114,7 @@ describe('TileAccelerator', () => {
     const c = companion();
     const acc = make(c.fetch, { prefetch: { enabled: true, ring: 1, parent: true } });
     await serve(acc, '/api/tiles/ds/3/4/4.jpg');
-    await vi.waitFor(async () => expect((await acc.stats()).prefetched).toBe(9));
+    await vi.waitFor(async () => expect((await acc.stats()).prefetched).toBe(9), { timeout: 10_000 });
     const batchesBefore = c.state.batches.length;
     const r = await serve(acc, '/api/tiles/ds/3/5/4.jpg');
     expect(['sw-memory', 'sw-cache']).toContain(r.headers.get('X-Tile-Source'));
@@ -130,7 +130,7 @@ describe('TileAccelerator', () => {
     const acc = make(c.fetch, { prefetch: { enabled: true } });
     const r = acc.prefetchViewport({ dataset: 'ds', z: 2, x0: 0, y0: 0, x1: 1, y1: 1, ext: 'png' });
     expect(r).toEqual({ accepted: 4, rejected: 0 });
-    await vi.waitFor(async () => expect((await acc.stats()).prefetched).toBe(4));
+    await vi.waitFor(async () => expect((await acc.stats()).prefetched).toBe(4), { timeout: 10_000 });
     expect(acc.prefetch(['not a url', { dataset: 'ds', key: 'bad' }])).toEqual({ accepted: 0, rejected: 2 });
   });
 });
