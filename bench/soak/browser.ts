@@ -11,6 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { type Browser, type BrowserContext, type CDPSession, chromium, type Page } from 'playwright-core';
 import type { SwStats } from '../../src/protocol/swMessages.js';
 import { CLIP_ID, IMG_DATASET, IMG_MAX_Z, pngFor, VIDEO_BYTES, VIDEO_ID } from './dataset.js';
+import type { MemoryProbe } from './memoryProbe.js';
 import { SOAK_PAGE } from './page.js';
 
 export const TABS = 2;
@@ -18,6 +19,8 @@ export const TABS = 2;
 export const GRACE_MS = 10_000;
 const STALL_MS = 30_000;
 const READBACK = 150;
+/** A memory-infra dump into the probe's series every SOAK_DUMP_MINUTES (default 5). */
+const DUMP_MS = Number(process.env.SOAK_DUMP_MINUTES ?? 5) * 60_000;
 /** Small worker caches so both layers evict all the time. */
 const WORKER_CFG = { cache: { memoryBytes: 1024 * 1024, budgetBytes: 4 * 1024 * 1024 } };
 
@@ -149,11 +152,17 @@ export async function prepareStatic(root: string): Promise<string> {
   return dir;
 }
 
-/** Proportional set size (shared pages split between the processes sharing them), MB. */
-function pssMB(pid: number): number | undefined {
+/**
+ * `pss`: proportional set size (shared pages split between the processes sharing them), MB. It moves
+ * when other Chromiums on the machine start or stop (they share the binary's pages), so the memory
+ * series also records `uss`: the pages private to the process (Private_Clean + Private_Dirty).
+ */
+function smapsMB(pid: number, what: 'pss' | 'uss'): number | undefined {
   try {
-    const m = /^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
-    return m ? Number(m[1]) / 1024 : undefined;
+    const text = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+    const kb = (f: string) => Number(new RegExp(`^${f}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? Number.NaN);
+    const v = what === 'pss' ? kb('Pss') : kb('Private_Clean') + kb('Private_Dirty');
+    return Number.isNaN(v) ? undefined : v / 1024;
   } catch {
     return undefined;
   }
@@ -198,7 +207,7 @@ function chromiumKind(pid: number): string {
  * (browser, renderers, the service worker's), with all their descendants, summed per chromiumKind
  * (`renderers` counts the renderer processes). Linux only (reads /proc); undefined elsewhere.
  */
-export function chromiumMemByType(): Record<string, number> | undefined {
+export function chromiumMemByType(what: 'pss' | 'uss' = 'pss'): Record<string, number> | undefined {
   if (!existsSync('/proc/self/stat')) return undefined;
   const parent = new Map<number, number>();
   const rss = new Map<number, number>();
@@ -222,7 +231,7 @@ export function chromiumMemByType(): Record<string, number> | undefined {
     for (let p = parent.get(top); p !== undefined && p !== process.pid && p > 1; p = parent.get(top)) top = p;
     if (parent.get(top) !== process.pid || !/^(chrom|headless)/.test(comm.get(top) ?? '')) continue;
     const kind = chromiumKind(pid);
-    out[kind] = (out[kind] ?? 0) + (pssMB(pid) ?? mb);
+    out[kind] = (out[kind] ?? 0) + (smapsMB(pid, what) ?? mb);
     if (kind.startsWith('renderer')) out.renderers = (out.renderers ?? 0) + 1;
   }
   return out;
@@ -252,10 +261,22 @@ export class BrowserLane {
   private lastAnswer: number[] = [];
   private pendingErrors: PageState['newErrors'] = [];
 
+  private lastDump = Date.now();
+  private stopping = false;
+
+  /** `probe`: where the memory series, the periodic memory-infra dumps and the heap snapshots go. */
   constructor(
     private readonly url: string,
     private readonly phases: PhaseLog,
+    private readonly probe?: MemoryProbe,
   ) {}
+
+  /** Heap snapshots of the worker target and of the first tab (each after a forced GC). */
+  private async snapshots(when: string): Promise<void> {
+    if (!this.probe || !this.browser) return;
+    if (this.tally.worker) await this.probe.snapshotServiceWorker(this.browser, `sw-${when}`);
+    await this.probe.snapshotPage(this.cdp[0]!, `tab-${when}`);
+  }
 
   /** Launches Chromium and opens the tabs, each controlled by the worker (no load yet). */
   async open(chromiumPath: string, args: string[]): Promise<void> {
@@ -364,6 +385,9 @@ export class BrowserLane {
   /** Starts the random walks (seeded per tab). */
   async walk(): Promise<void> {
     this.tally.memDump.start = await this.memoryDump();
+    await this.probe?.dump('start', this.tally.memDump.start);
+    await this.snapshots('start');
+    this.lastDump = Date.now();
     for (const [i, p] of this.pages.entries()) await p.evaluate(`window.soak.start(${4242 + i})`);
   }
 
@@ -428,6 +452,19 @@ export class BrowserLane {
       nodes += d?.nodes ?? 0;
     }
     this.tally.pageHeap.push([now, heap, nodes]);
+    const uss = this.probe ? chromiumMemByType('uss') : undefined;
+    if (by && uss)
+      await this.probe?.sample(uss, {
+        pss_total_mb: this.tally.rss.at(-1)?.[1] ?? 0,
+        tabs_js_heap_mb: heap,
+        tabs_dom_nodes: nodes,
+        sw_memory_tier_mb: (s?.memory_bytes ?? 0) / 2 ** 20,
+        sw_cache_size: s?.cache_size ?? 0,
+      });
+    if (this.probe && !this.stopping && now - this.lastDump > DUMP_MS) {
+      this.lastDump = now;
+      await this.probe.dump('walk', await this.memoryDump());
+    }
     return s;
   }
 
@@ -450,7 +487,9 @@ export class BrowserLane {
 
   /** Stops the walks; dates every error against the fault phases. */
   async stop(): Promise<void> {
+    this.stopping = true;
     this.tally.memDump.end = await this.memoryDump();
+    await this.probe?.dump('end', this.tally.memDump.end);
     // Garbage or held? Collect in the worker and the tabs, then dump again.
     // (gc() exists because the lane launches Chromium with --js-flags=--expose-gc.)
     for (const w of this.context?.serviceWorkers() ?? [])
@@ -465,6 +504,8 @@ export class BrowserLane {
       );
     await sleep(2_000);
     this.tally.memDump.afterGc = await this.memoryDump();
+    await this.probe?.dump('end-after-gc', this.tally.memDump.afterGc);
+    await this.snapshots('end');
     this.tally.cacheStorage = (await withTimeout(
       this.pages[0]!.evaluate(`(async () => {
         let entries = 0, bytes = 0;

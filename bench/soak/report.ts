@@ -5,6 +5,8 @@ import type { SoakSample } from './server.js';
 export interface SoakResult {
   minutes: number;
   workers: number;
+  /** The SOAK_* variables the run was started with (for the command line in the table). */
+  env?: string;
   wallMs: number;
   machine: string;
   tally: LoadTally;
@@ -49,7 +51,7 @@ export function renderSoak(r: SoakResult): string {
   const lines = [
     `### Soak: ${r.minutes} min, ${r.workers} concurrent clients (${new Date().toISOString().slice(0, 16)}Z)`,
     '',
-    `Machine: ${r.machine}. Command: \`SOAK_MINUTES=${r.minutes} npm run soak\`.`,
+    `Machine: ${r.machine}. Command: \`${r.env ?? `SOAK_MINUTES=${r.minutes}`} npm run soak\`.`,
     '',
     '| figure | value | pass when |',
     '| --- | --- | --- |',

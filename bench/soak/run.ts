@@ -11,13 +11,16 @@ import { Agent } from 'undici';
 import { chromiumArgs, findChromium } from '../../scripts/chromium.mjs';
 import { BrowserLane, type PhaseLog, prepareStatic } from './browser.js';
 import { loadWorker, newTally } from './load.js';
+import { MemoryProbe } from './memoryProbe.js';
 import { renderSoak, type SoakResult } from './report.js';
 import type { SoakSample } from './server.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '../..');
 const minutes = Number(process.env.SOAK_MINUTES ?? 30);
-const workers = Number(process.env.SOAK_CONCURRENCY ?? 16);
+// SOAK_NODE=0: the browser lane alone (no Node clients), for Chromium's memory without the server under load.
+const nodeLane = process.env.SOAK_NODE !== '0';
+const workers = nodeLane ? Number(process.env.SOAK_CONCURRENCY ?? 16) : 0;
 const sampleMs = minutes <= 2 ? 5_000 : 30_000;
 const STALL_MS = 30_000;
 const OWNER = 'soak-owner-token';
@@ -69,7 +72,11 @@ child.on('message', (m: { type: string; phase?: string; t?: number }) => {
 console.error(
   `soak: ${minutes} min, ${workers} client workers, browser lane ${chromiumPath ? 'on' : 'off'}, server ${url}`,
 );
-const lane = chromiumPath ? new BrowserLane(url, phases) : undefined;
+if (!nodeLane && !chromiumPath) throw new Error('soak: SOAK_NODE=0 needs the browser lane (a Chromium)');
+const probeLabel = `${nodeLane ? 'mixed' : 'browser'}-${process.env.SOAK_BROWSER_WORKER === '0' ? 'noworker' : 'worker'}${process.env.PLAYWRIGHT_DISABLE_SERVICE_WORKER_NETWORK ? '-nodevtoolsnet' : ''}`;
+const probe = chromiumPath ? await MemoryProbe.create(root, probeLabel) : undefined;
+if (probe) console.error(`soak: memory series and heap snapshots in ${path.relative(root, probe.dir)}`);
+const lane = chromiumPath ? new BrowserLane(url, phases, probe) : undefined;
 try {
   await lane?.open(chromiumPath!, chromiumArgs as string[]);
 } catch (e) {
@@ -88,9 +95,11 @@ const idle = await ask<SoakSample>(child, 'sample');
 const samples: SoakSample[] = [idle];
 const t0 = Date.now();
 const until = t0 + minutes * 60_000;
-const load = Promise.all(
-  Array.from({ length: workers }, (_, i) => loadWorker(url, agent, until, tally, rng(1000 + i), OWNER)),
-);
+const load = nodeLane
+  ? Promise.all(
+      Array.from({ length: workers }, (_, i) => loadWorker(url, agent, until, tally, rng(1000 + i), OWNER)),
+    )
+  : sleep(until - Date.now());
 await lane?.walk();
 // The browser lane is polled once a second (watchdog, counters), its worker's stats every 5 s.
 let polling = false;
@@ -152,6 +161,15 @@ await new Promise((r) => child.once('exit', r));
 const result: SoakResult = {
   minutes,
   workers,
+  env: Object.entries(process.env)
+    .filter(([k]) =>
+      /^SOAK_(MINUTES|NODE|BROWSER|BROWSER_WORKER|BROWSER_PROFILE|CONCURRENCY)$|^PLAYWRIGHT_DISABLE_SERVICE_WORKER_NETWORK$/.test(
+        k,
+      ),
+    )
+    .map(([k, v]) => `${k}=${v}`)
+    .sort()
+    .join(' '),
   wallMs: Date.now() - t0,
   machine: `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, Node ${process.version}, load average at the end ${os
     .loadavg()
