@@ -237,6 +237,46 @@ export function chromiumMemByType(what: 'pss' | 'uss' = 'pss'): Record<string, n
   return out;
 }
 
+/** Trace events of one memory-infra dump, as Tracing.dataCollected delivers them. */
+export type DumpEvents = Array<{
+  ph: string;
+  pid: number;
+  args?: { dumps?: { allocators?: Record<string, { attrs?: { size?: { value: string } } }> } };
+}>;
+
+/** A memory-infra dump summed per process kind: {kind: {allocator: MB}} (top level and one level down). */
+export function dumpByKind(events: DumpEvents): Record<string, Record<string, number>> {
+  const out: Record<string, Record<string, number>> = {};
+  for (const e of events) {
+    const alloc = e.ph === 'v' ? e.args?.dumps?.allocators : undefined;
+    if (!alloc) continue;
+    const kind = chromiumKind(e.pid);
+    out[kind] ??= {};
+    const row = out[kind]!;
+    for (const [name, a] of Object.entries(alloc)) {
+      const v = a.attrs?.size?.value;
+      const depth = name.split('/').length;
+      const deep = depth === 3 && name.startsWith('partition_alloc/partitions/');
+      if (v === undefined || (depth > 2 && !deep) || /0x|shared_memory\/|global\/|discardable\//.test(name))
+        continue;
+      row[name] = (row[name] ?? 0) + Number.parseInt(v, 16) / 2 ** 20;
+    }
+  }
+  return out;
+}
+
+/** The soak page's query: the worker's options and the datasets it walks. */
+export function soakPageQuery(): URLSearchParams {
+  return new URLSearchParams({
+    cfg: JSON.stringify(WORKER_CFG),
+    dataset: IMG_DATASET,
+    maxz: String(IMG_MAX_Z),
+    video: VIDEO_ID,
+    vbytes: String(VIDEO_BYTES),
+    clip: CLIP_ID,
+  });
+}
+
 function faultWindows(phases: PhaseLog, now: number): Array<[number, number]> {
   const out: Array<[number, number]> = [];
   for (let i = 0; i < phases.length; i++) {
@@ -280,6 +320,11 @@ export class BrowserLane {
 
   /** Launches Chromium and opens the tabs, each controlled by the worker (no load yet). */
   async open(chromiumPath: string, args: string[]): Promise<void> {
+    // Playwright enables the DevTools Network domain on the service-worker target, and that agent
+    // keeps a copy of every response body the worker fetches (up to its buffer cap, ~250 MB in the
+    // worker's renderer in the 65-minute soak, RELIABILITY.md): memory no user's browser spends.
+    // The lane reads no network events, so it turns that off unless SOAK_PW_SW_NETWORK=1.
+    if (process.env.SOAK_PW_SW_NETWORK !== '1') process.env.PLAYWRIGHT_DISABLE_SERVICE_WORKER_NETWORK ??= '1';
     const launch = {
       executablePath: chromiumPath,
       args: [...args, '--js-flags=--expose-gc'],
@@ -298,14 +343,7 @@ export class BrowserLane {
       context = await this.browser.newContext({ viewport });
     }
     this.context = context;
-    const q = new URLSearchParams({
-      cfg: JSON.stringify(WORKER_CFG),
-      dataset: IMG_DATASET,
-      maxz: String(IMG_MAX_Z),
-      video: VIDEO_ID,
-      vbytes: String(VIDEO_BYTES),
-      clip: CLIP_ID,
-    });
+    const q = soakPageQuery();
     // SOAK_BROWSER_WORKER=0: the A/B baseline, same page and walk with no worker at all.
     this.tally.worker = process.env.SOAK_BROWSER_WORKER !== '0';
     if (!this.tally.worker) q.set('sw', '0');
@@ -354,27 +392,7 @@ export class BrowserLane {
         ))
       )
         return undefined;
-      const out: Record<string, Record<string, number>> = {};
-      for (const e of events) {
-        const alloc = e.ph === 'v' ? e.args?.dumps?.allocators : undefined;
-        if (!alloc) continue;
-        const kind = chromiumKind(e.pid);
-        out[kind] ??= {};
-        const row = out[kind]!;
-        for (const [name, a] of Object.entries(alloc)) {
-          const v = a.attrs?.size?.value;
-          const depth = name.split('/').length;
-          const deep = depth === 3 && name.startsWith('partition_alloc/partitions/');
-          if (
-            v === undefined ||
-            (depth > 2 && !deep) ||
-            /0x|shared_memory\/|global\/|discardable\//.test(name)
-          )
-            continue;
-          row[name] = (row[name] ?? 0) + Number.parseInt(v, 16) / 2 ** 20;
-        }
-      }
-      return out;
+      return dumpByKind(events);
     } catch {
       return undefined;
     } finally {

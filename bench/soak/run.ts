@@ -73,7 +73,7 @@ console.error(
   `soak: ${minutes} min, ${workers} client workers, browser lane ${chromiumPath ? 'on' : 'off'}, server ${url}`,
 );
 if (!nodeLane && !chromiumPath) throw new Error('soak: SOAK_NODE=0 needs the browser lane (a Chromium)');
-const probeLabel = `${nodeLane ? 'mixed' : 'browser'}-${process.env.SOAK_BROWSER_WORKER === '0' ? 'noworker' : 'worker'}${process.env.PLAYWRIGHT_DISABLE_SERVICE_WORKER_NETWORK ? '-nodevtoolsnet' : ''}`;
+const probeLabel = `${nodeLane ? 'mixed' : 'browser'}-${process.env.SOAK_BROWSER_WORKER === '0' ? 'noworker' : 'worker'}${process.env.SOAK_PW_SW_NETWORK === '1' ? '-swnetwork' : ''}`;
 const probe = chromiumPath ? await MemoryProbe.create(root, probeLabel) : undefined;
 if (probe) console.error(`soak: memory series and heap snapshots in ${path.relative(root, probe.dir)}`);
 const lane = chromiumPath ? new BrowserLane(url, phases, probe) : undefined;
@@ -163,9 +163,7 @@ const result: SoakResult = {
   workers,
   env: Object.entries(process.env)
     .filter(([k]) =>
-      /^SOAK_(MINUTES|NODE|BROWSER|BROWSER_WORKER|BROWSER_PROFILE|CONCURRENCY)$|^PLAYWRIGHT_DISABLE_SERVICE_WORKER_NETWORK$/.test(
-        k,
-      ),
+      /^SOAK_(MINUTES|NODE|BROWSER|BROWSER_WORKER|BROWSER_PROFILE|CONCURRENCY|PW_SW_NETWORK)$/.test(k),
     )
     .map(([k, v]) => `${k}=${v}`)
     .sort()
