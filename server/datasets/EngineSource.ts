@@ -11,6 +11,12 @@ export class EngineSource implements Source {
   /** Origin range reads made through this source (tests and cache-stats). */
   reads = 0;
   #primed: { offset: number; length: number; response: RangeResponse } | undefined;
+  /**
+   * Reads served from the primed copy end before this offset: the header, root
+   * directory and metadata, not leaf directories or tiles (those are read by
+   * range, one request each, so their cost shows in the origin's counts).
+   */
+  primedLimit = 0;
 
   constructor(
     private readonly engine: TileEngine,
@@ -21,7 +27,7 @@ export class EngineSource implements Source {
     return this.key;
   }
 
-  /** The resolver's probe already read the header: the package's first read of it is served from that. */
+  /** The resolver's probe already read the archive's first bytes (the header range). */
   prime(offset: number, length: number, response: RangeResponse): void {
     this.#primed = { offset, length, response };
   }
@@ -32,10 +38,20 @@ export class EngineSource implements Source {
     signal?: AbortSignal,
     etag?: string,
   ): Promise<RangeResponse> {
+    // Reads inside the bytes the probe already has (the header, usually the root directory
+    // and the metadata) are served from that copy, with its ETag: no origin request.
     const p = this.#primed;
-    if (p && p.offset === offset && p.length === length) {
-      this.#primed = undefined;
-      return p.response;
+    if (p && offset === p.offset && length === p.length) return p.response;
+    const have = p ? p.response.data.byteLength : 0;
+    if (
+      p &&
+      offset >= p.offset &&
+      offset + length <= Math.min(p.offset + have, this.primedLimit) &&
+      (etag === undefined || etag === p.response.etag)
+    ) {
+      const at = offset - p.offset;
+      const data = p.response.data.slice(at, at + length);
+      return p.response.etag === undefined ? { data } : { data, etag: p.response.etag };
     }
     this.reads++;
     let got: Awaited<ReturnType<TileEngine['getRange']>>;

@@ -138,7 +138,16 @@ export class PmtilesDataset implements Dataset {
     }
     if (header.minZoom > header.maxZoom || header.maxZoom > 30)
       throw new TileError('BAD_ARCHIVE', `${key}: bad zoom range`);
-    return new PmtilesDataset(pm, source, header);
+    source.primedLimit = Math.min(header.leafDirectoryOffset, header.tileDataOffset);
+    const ds = new PmtilesDataset(pm, source, header);
+    // PMTiles has no tile size field; ours (and many tools) put one in the metadata, usually inside
+    // the bytes already read (then free). A missing or unreadable one leaves it unknown.
+    if (header.jsonMetadataOffset + header.jsonMetadataLength <= head.data.byteLength) {
+      const size = (await ds.metadata().catch(() => ({}) as Record<string, unknown>)).tileSize;
+      if (typeof size === 'number' && Number.isInteger(size) && size >= 16 && size <= 4096)
+        ds.info.tileSize = size;
+    }
+    return ds;
   }
 
   contains(c: { z: number; x: number; y: number }): boolean {

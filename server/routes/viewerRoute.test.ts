@@ -53,6 +53,11 @@ beforeAll(async () => {
       bounds: [-10, -20, 30, 40],
     },
   );
+  files['big-tile'] = randomBytes(300);
+  files['big.pmtiles'] = writePmtiles([{ z: 0, x: 0, y: 0, bytes: files['big-tile'] as Uint8Array }], {
+    tileType: TileType.Png,
+    metadata: { tileSize: 512 },
+  });
   stack = await startStack({ origin: { files }, config: { datasetDiscovery: 'auto' } });
 });
 afterAll(async () => {
@@ -131,6 +136,22 @@ describe('GET /api/tiles/{dataset}.json (TileJSON 3.0.0)', () => {
       bounds: [-10, -20, 30, 40],
       vector_layers: [{ id: 'roads', fields: {} }],
     });
+  });
+
+  it('a raster archive: the tile size from its metadata, read from the bytes the probe had (no extra request)', async () => {
+    const doc = JSON.parse((await get('/api/tiles/big.json')).bytes.toString());
+    expect(doc).toMatchObject({
+      tiles: [`${stack!.serverUrl}/api/tiles/big/{z}/{x}/{y}.png`],
+      tileSize: 512,
+      maxzoom: 0,
+    });
+    const d = parseDzi((await get('/api/tiles/big.dzi')).bytes);
+    expect(d).toEqual({ tileSize: 512, overlap: 0, format: 'png', width: 512, height: 512 });
+    expect((await get('/api/tiles/big_files/9/0_0.png')).bytes.equals(files['big-tile'] as Uint8Array)).toBe(
+      true,
+    );
+    // the 16 KiB probe (header, root, metadata), then the one tile
+    expect(requestsFor(stack!.origin, 'big.pmtiles').length).toBe(2);
   });
 
   it('a raster tree: its format and zooms', async () => {
