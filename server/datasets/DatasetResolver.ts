@@ -1,5 +1,6 @@
 import { LRUCache } from 'lru-cache';
 import { isTileError } from '../../src/protocol/errors.js';
+import { datasetKeyPrefix } from '../../src/protocol/tileKey.js';
 import { raceSignal } from '../engine/deadline.js';
 import type { FetchedBytes, TileEngine } from '../engineContract.js';
 import { type Dataset, unknownInfo } from './Dataset.js';
@@ -58,8 +59,7 @@ export class DatasetResolver {
 
   constructor(private readonly o: DatasetResolverOptions) {
     this.cache = new LRUCache({ max: o.maxDatasets ?? 10_000 });
-    const at = o.tileKeyTemplate.indexOf('{dataset}');
-    this.prefix = at < 0 ? undefined : o.tileKeyTemplate.slice(0, at);
+    this.prefix = datasetKeyPrefix(o.tileKeyTemplate);
     this.now = o.now ?? Date.now;
   }
 

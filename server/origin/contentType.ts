@@ -17,6 +17,8 @@ const TYPES: Record<string, string> = {
   '.ktx2': 'image/ktx2',
   '.pbf': 'application/x-protobuf',
   '.mvt': 'application/vnd.mapbox-vector-tile',
+  '.dzi': 'application/xml',
+  '.pmtiles': 'application/vnd.pmtiles',
 };
 
 /** Content-Type from the key's extension; undefined when unknown (the caller decides). */

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startStack } from '../../e2e/harness/startStack.js';
 import { main } from './cli.js';
 import { S3StandIn } from './s3StandIn.js';
 import { makeTestImage } from './testImage.js';
@@ -112,6 +113,14 @@ describe('tile-accelerator tile', () => {
     [['tile', 'in.png', '-d', 'x', '--tile', '12abc'], /--tile must be an integer/],
     [['tile', 'in.png', '-d', 'x', '--max-zoom', '40'], /--max-zoom must be an integer in 0..16/],
     [['tile', 'in.png', '-d', 'x', '--bogus'], /Unknown option '--bogus'/],
+    [['tile', 'in.png', '-d', 'x', '--layout', 'zip'], /--layout must be tree or dzi/],
+    [['tile', 'in.png', '-d', 'x', '--layout', 'dzi', '-f', 'pmtiles'], /not with --layout dzi/],
+    [['tile', 'in.png', '-d', 'x', '--layout', 'dzi', '--max-zoom', '3'], /--max-zoom does not apply/],
+    [['tile', 'in.png', '-d', 'x', '--overlap', '1'], /--overlap needs --layout dzi/],
+    [
+      ['tile', 'in.png', '-d', 'x', '--layout', 'dzi', '--tile', '64', '--overlap', '40'],
+      /--overlap must be an integer in 0..32/,
+    ],
     [['serve', 'extra'], /serve takes no arguments/],
     [['serve', '--port', '99999'], /--port must be an integer in 0..65535/],
   ])('exits 2 with a clear message for %j', async (args, message) => {
@@ -206,6 +215,87 @@ describe('tile-accelerator --upload and upload', () => {
       'tiles/up/manifest.json',
     ]);
     expect(s3.rejectedSignatures).toEqual([]);
+  });
+
+  /** The bucket as an origin, read by a real server with the same template: the keys written are the keys read. */
+  async function serveBucket() {
+    const files = Object.fromEntries([...s3.objects].map(([k, o]) => [k, o.body]));
+    return startStack({
+      origin: { files },
+      config: { datasetDiscovery: 'auto', tileKeyTemplate: env.TILE_KEY_TEMPLATE! },
+    });
+  }
+
+  it('--layout dzi --upload sends _files/ then the descriptor beside {dataset}; the server reads them', async () => {
+    s3.objects.clear();
+    const r = await cli(
+      ['tile', 'in.png', '-d', 'deep', '--out', 'dz', '--layout', 'dzi', '--upload', '--quiet'],
+      env,
+    );
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout.trim()).toBe(path.join(tmp, 'dz', 'deep.dzi'));
+    // 300x200 at 254 px: levels 0-9, one tile each below level 9, 2 at 9.
+    expect(r.stderr).toMatch(/11 tiles, levels 0-9, 300x200 px/);
+    expect(r.stderr).toMatch(/uploaded 12 objects .* 0 already there, to bkt/);
+    const keys = [...s3.objects.keys()];
+    expect(keys.filter((k) => k.startsWith('tiles/deep_files/'))).toHaveLength(11);
+    expect(keys).toContain('tiles/deep.dzi');
+    const puts = s3.requests.filter((q) => q.method === 'PUT');
+    expect(puts.at(-1)?.key).toBe('tiles/deep.dzi');
+    expect(s3.objects.get('tiles/deep.dzi')?.contentType).toBe('application/xml');
+    const stack = await serveBucket();
+    try {
+      const d = await fetch(`${stack.serverUrl}/api/tiles/deep.dzi`);
+      expect(d.status).toBe(200);
+      const t = await fetch(`${stack.serverUrl}/api/tiles/deep/9/1/0.jpg`);
+      expect(
+        Buffer.from(await t.arrayBuffer()).equals(s3.objects.get('tiles/deep_files/9/1_0.jpeg')!.body),
+      ).toBe(true);
+    } finally {
+      await stack.close();
+    }
+    // A rerun of `upload` finds the DZI (not a tree) and sends nothing new.
+    const again = await cli(['upload', '-d', 'deep', '--out', 'dz'], env);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stderr).toMatch(/uploaded 0 objects .* 12 already there/);
+  });
+
+  it('--format pmtiles --upload sends the one archive beside {dataset}; the server reads it; a failure resumes with `upload`', async () => {
+    s3.objects.clear();
+    s3.fault = (q) => (q.method === 'PUT' ? 403 : undefined);
+    const first = await cli(
+      ['tile', 'in.png', '-d', 'arch', '--out', 'pm', '-f', 'pmtiles', '--max-zoom', '1', '--upload'],
+      env,
+    );
+    expect(first.code).toBe(1);
+    expect(first.stderr).toMatch(/error \[ORIGIN_ERROR\]: PUT tiles\/arch\.pmtiles .*answered 403/);
+    s3.fault = () => undefined;
+    const second = await cli(['upload', '-d', 'arch', '--out', 'pm', '--json'], env);
+    expect(second.code, second.stderr).toBe(0);
+    expect(JSON.parse(second.stdout).upload).toMatchObject({
+      uploaded: 1,
+      completeKey: 'tiles/arch.pmtiles',
+    });
+    expect([...s3.objects.keys()]).toEqual(['tiles/arch.pmtiles']);
+    expect(s3.objects.get('tiles/arch.pmtiles')?.contentType).toBe('application/vnd.pmtiles');
+    const stack = await serveBucket();
+    try {
+      const t = await fetch(`${stack.serverUrl}/api/tiles/arch/1/1/1.jpg`);
+      expect([t.status, t.headers.get('content-type')]).toEqual([200, 'image/jpeg']);
+      expect(stack.origin.count('tiles/arch/manifest.json')).toBe(1); // probed, and the archive won
+    } finally {
+      await stack.close();
+    }
+  });
+
+  it('refuses archives and DZI with a template that has no {dataset}, before tiling', async () => {
+    const r = await cli(['tile', 'in.png', '-d', 'nod', '--out', 'nod', '-f', 'pmtiles', '--upload'], {
+      ...env,
+      TILE_KEY_TEMPLATE: '{z}/{x}/{y}.{ext}',
+    });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/TILE_KEY_TEMPLATE has no \{dataset\}/);
+    expect(existsSync(path.join(tmp, 'nod'))).toBe(false);
   });
 });
 

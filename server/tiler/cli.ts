@@ -8,25 +8,33 @@ import { TILE_FORMATS, type TileFormat } from './manifest.js';
 import { packPmtiles } from './packPmtiles.js';
 import { ProgressPrinter, type ProgressStream } from './progressPrinter.js';
 import { PACKAGE_ROOT, runServe } from './serveCommand.js';
+import { tileDzi } from './tileDzi.js';
 import { tileImage } from './tileImage.js';
-import { s3TargetFromEnv, uploadDataset } from './uploadDataset.js';
+import { type Built, findBuilt, uploadBuilt } from './uploadBuilt.js';
+import { s3TargetFromEnv } from './uploadDataset.js';
+import { singleObjectPrefix } from './uploadObjects.js';
 
 const USAGE = `Usage:
   tile-accelerator tile <image> --dataset <id> [options]   build a tile pyramid
   tile-accelerator upload --dataset <id> [--out dir]        upload (or resume uploading) a built dataset
+                                                            (<id>.pmtiles, else <id>.dzi, else the tree <id>/)
   tile-accelerator serve [--port n] [--host h]              start the companion server (as npm start)
 
 Options for tile:
   --dataset, -d <id>     dataset id, 1-64 of [A-Za-z0-9_-]
   --out, -o <dir>        output root (default: $TILES_DIR or ./data); tiles go to <dir>/<id>/{z}/{x}/{y}.<fmt>
   --format, -f <fmt>     jpg (default), png, webp, or pmtiles (jpg tiles in one PMTiles v3
-                         archive <dir>/<id>.pmtiles instead of the tree; not with --upload yet)
-  --tile <px>            tile size (default 256)
-  --max-zoom <z>         deepest level (default: the first at least as large as the image)
+                         archive <dir>/<id>.pmtiles instead of the tree)
+  --layout <tree|dzi>    tree (default), or dzi: Deep Zoom as vips dzsave writes it,
+                         <dir>/<id>.dzi + <dir>/<id>_files/{level}/{col}_{row}.<fmt>
+  --overlap <px>         dzi only: pixels repeated on inner tile edges (default 1)
+  --tile <px>            tile size (default 256; 254 with --layout dzi)
+  --max-zoom <z>         deepest level (default: the first at least as large as the image; not with dzi)
   --quality, -q <1-100>  jpg/webp quality (default 85)
   --upload               then upload to the bucket in AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
                          AWS_BUCKET_NAME, S3_ENDPOINT_URL (AWS_REGION optional, default auto);
-                         keys follow TILE_KEY_TEMPLATE; keys already there are skipped
+                         keys follow TILE_KEY_TEMPLATE (archives and DZI beside its {dataset});
+                         keys already there are skipped
   --concurrency <n>      parallel uploads (default 16)
   --json                 print the result as JSON on stdout
   --quiet                no progress on stderr
@@ -62,6 +70,8 @@ function parse(argv: string[]) {
         dataset: { type: 'string', short: 'd' },
         out: { type: 'string', short: 'o' },
         format: { type: 'string', short: 'f' },
+        layout: { type: 'string' },
+        overlap: { type: 'string' },
         tile: { type: 'string' },
         'max-zoom': { type: 'string' },
         quality: { type: 'string', short: 'q' },
@@ -118,46 +128,84 @@ async function run(argv: string[], io: CliIo, signal: AbortSignal): Promise<numb
     const target = v.upload || command === 'upload' ? s3TargetFromEnv(io.env) : undefined;
     const template = target ? tileKeyTemplateFrom(io.env) : undefined;
     const concurrency = int('concurrency', v.concurrency, 1, 256);
-    let datasetDir = path.join(outRoot, dataset);
-    let result: Record<string, unknown> = { dataset, dir: datasetDir };
+    let built: Built = findBuilt(outRoot, dataset) ?? { kind: 'tree', path: path.join(outRoot, dataset) };
+    let result: Record<string, unknown> = { dataset, dir: built.path };
 
     if (command === 'tile') {
       if (rest.length !== 1) throw new UsageError('tile needs exactly one <image>');
       const image = path.resolve(io.cwd, rest[0]!);
       if (!existsSync(image)) throw new UsageError(`no such file: ${image}`);
+      const layout = v.layout ?? 'tree';
+      if (layout !== 'tree' && layout !== 'dzi') throw new UsageError('--layout must be tree or dzi');
+      const dzi = layout === 'dzi';
       const asked = v.format ?? 'jpg';
       const pack = asked === 'pmtiles';
-      if (pack && target) throw new UsageError('--format pmtiles cannot be combined with --upload yet');
+      if (pack && dzi) throw new UsageError('--format pmtiles is a layout of its own: not with --layout dzi');
       const format = (pack ? 'jpg' : asked) as TileFormat;
       if (!TILE_FORMATS.includes(format))
         throw new UsageError(`--format must be one of ${TILE_FORMATS.join(', ')}, pmtiles`);
-      const tileSize = int('tile', v.tile, 16, 4096) ?? 256;
+      if (dzi && v['max-zoom'] !== undefined)
+        throw new UsageError(
+          '--max-zoom does not apply to --layout dzi (its levels go from 1x1 px to the image size)',
+        );
+      if (!dzi && v.overlap !== undefined) throw new UsageError('--overlap needs --layout dzi');
+      // Refused before the work: the server finds archives and descriptors only beside {dataset}.
+      if (template !== undefined && (pack || dzi)) singleObjectPrefix(template);
+      const tileSize = int('tile', v.tile, 16, 4096) ?? (dzi ? 254 : 256);
       const maxZoom = int('max-zoom', v['max-zoom'], 0, 16);
+      const overlap = int('overlap', v.overlap, 0, Math.floor(tileSize / 2));
       const quality = int('quality', v.quality, 1, 100);
       const started = Date.now();
-      const { dir, manifest } = await tileImage(image, {
-        dataset,
-        outDir: outRoot,
-        format,
-        tileSize,
-        ...(maxZoom !== undefined ? { maxZoom } : {}),
-        ...(quality !== undefined ? { quality } : {}),
-        signal,
-        onProgress: (p) => printer.tile(p),
-      });
-      datasetDir = pack ? await packPmtiles(dir, manifest) : dir;
-      result = pack ? { archive: datasetDir, manifest } : { dir, manifest };
-      say(
-        `tiled ${path.basename(image)} into ${datasetDir}: ${manifest.tileCount} tiles, levels ${manifest.minZoom}-${manifest.maxZoom}, ` +
-          `${manifest.width}x${manifest.height} px, ${((Date.now() - started) / 1000).toFixed(1)} s`,
-      );
+      const secs = () => `${((Date.now() - started) / 1000).toFixed(1)} s`;
+      if (dzi) {
+        const r = await tileDzi(image, {
+          dataset,
+          outDir: outRoot,
+          format,
+          tileSize,
+          ...(overlap !== undefined ? { overlap } : {}),
+          ...(quality !== undefined ? { quality } : {}),
+          signal,
+          onProgress: (p) =>
+            say(`writing Deep Zoom levels 0-${Math.ceil(Math.log2(Math.max(p.width, p.height)))}`),
+        });
+        built = { kind: 'dzi', path: r.descriptorFile };
+        result = {
+          descriptor: r.descriptorFile,
+          files: r.filesDir,
+          dzi: r.descriptor,
+          tileCount: r.tileCount,
+        };
+        say(
+          `tiled ${path.basename(image)} into ${r.descriptorFile}: ${r.tileCount} tiles, levels 0-${r.maxLevel}, ` +
+            `${r.descriptor.width}x${r.descriptor.height} px, ${secs()}`,
+        );
+      } else {
+        const { dir, manifest } = await tileImage(image, {
+          dataset,
+          outDir: outRoot,
+          format,
+          tileSize,
+          ...(maxZoom !== undefined ? { maxZoom } : {}),
+          ...(quality !== undefined ? { quality } : {}),
+          signal,
+          onProgress: (p) => printer.tile(p),
+        });
+        built = pack
+          ? { kind: 'pmtiles', path: await packPmtiles(dir, manifest) }
+          : { kind: 'tree', path: dir };
+        result = pack ? { archive: built.path, manifest } : { dir, manifest };
+        say(
+          `tiled ${path.basename(image)} into ${built.path}: ${manifest.tileCount} tiles, levels ${manifest.minZoom}-${manifest.maxZoom}, ` +
+            `${manifest.width}x${manifest.height} px, ${secs()}`,
+        );
+      }
     } else if (rest.length) {
       throw new UsageError(`upload takes no positional arguments (got "${rest[0]}")`);
     }
 
     if (target) {
-      const up = await uploadDataset({
-        datasetDir,
+      const up = await uploadBuilt(built, {
         target,
         keyTemplate: template!,
         ...(concurrency !== undefined ? { concurrency } : {}),
@@ -173,7 +221,7 @@ async function run(argv: string[], io: CliIo, signal: AbortSignal): Promise<numb
       );
     }
     if (v.json) io.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
-    else io.stdout.write(`${datasetDir}\n`);
+    else io.stdout.write(`${built.path}\n`);
     return 0;
   }
 

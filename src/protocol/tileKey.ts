@@ -111,3 +111,14 @@ export function fillTemplate(template: string, dataset: string, c: TileCoord): s
     .replaceAll('{y}', String(c.y))
     .replaceAll('{ext}', c.ext);
 }
+
+/**
+ * Where a dataset's single objects live (`d.pmtiles`, `d.dzi`, `d_files/`): the
+ * template's text before `{dataset}`, or undefined when the template has no
+ * `{dataset}` (then only the z/x/y tree is served). Shared by the server's
+ * discovery and the tiler's uploader, so the keys written are the keys read.
+ */
+export function datasetKeyPrefix(template: string): string | undefined {
+  const at = template.indexOf('{dataset}');
+  return at < 0 ? undefined : template.slice(0, at);
+}
