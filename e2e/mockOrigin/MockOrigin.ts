@@ -22,8 +22,8 @@ export interface MockOriginOptions {
   errorRate?: number;
   errorStatus?: number;
   seed?: number;
-  /** Never answer. */
-  hang?: boolean | ((key: string) => boolean);
+  /** Never answer (a function also sees the Range header, to hang one part of an archive). */
+  hang?: boolean | ((key: string, range: string | undefined) => boolean);
   /** Send half the body, then reset the socket (RST). */
   resetMidBody?: boolean | ((key: string) => boolean);
   /** Drip: delay between small (1 KiB) body chunks. */
@@ -77,8 +77,12 @@ function seeded(seed: number): () => number {
   };
 }
 
-function flag(v: boolean | ((key: string) => boolean) | undefined, key: string): boolean {
-  return typeof v === 'function' ? v(key) : v === true;
+function flag(
+  v: boolean | ((key: string, range: string | undefined) => boolean) | undefined,
+  key: string,
+  range?: string,
+): boolean {
+  return typeof v === 'function' ? v(key, range) : v === true;
 }
 
 interface Found {
@@ -194,7 +198,8 @@ export async function startMockOrigin(initial: MockOriginOptions = {}, listenPor
       if (!res.writableFinished && !killed) abortedCount++;
     });
 
-    if (flag(opts.hang, key)) return; // answered by nobody; the client's deadline must fire
+    const range = typeof req.headers.range === 'string' ? req.headers.range : undefined;
+    if (flag(opts.hang, key, range)) return; // answered by nobody; the client's deadline must fire
     if (opts.latencyMs) await sleep(opts.latencyMs, undefined, { signal: gone.signal });
 
     const retryAfter = opts.retryAfterSec !== undefined ? { 'retry-after': String(opts.retryAfterSec) } : {};

@@ -3,6 +3,7 @@ import { isTileError } from '../../src/protocol/errors.js';
 import { datasetKeyPrefix } from '../../src/protocol/tileKey.js';
 import { raceSignal } from '../engine/deadline.js';
 import type { FetchedBytes, TileEngine } from '../engineContract.js';
+import { asReadTimeout } from './asReadTimeout.js';
 import { type Dataset, unknownInfo } from './Dataset.js';
 import { DziDataset } from './DziDataset.js';
 import { DZI_VIEW_SUFFIX, DziView, dziDescriptorOf } from './DziView.js';
@@ -46,6 +47,11 @@ type Probe = FetchedBytes | null | 'empty';
  *  4. the z/x/y tree `d/` of unknown extent (today's layout; nothing probed says otherwise).
  * The three probes go out together (one origin round trip, once per dataset and
  * generation); the answer is cached until the dataset's generation changes.
+ * A probe the origin could not answer (timeout, 5xx, 429, unreachable,
+ * breaker open) fails the lookup with that coded error for `retryMs`: served
+ * as a tree meanwhile, an archive's tiles would be 404s, and those are cached.
+ * A probe refused for good (a 403 from a bucket without list rights) still
+ * leaves the tree, provisionally.
  * `d_files` is the Deep Zoom view of `d` (the `/api/tiles/d_files/{level}/{col}_{row}`
  * tiles of `/api/tiles/d.dzi`), whatever kind `d` is.
  */
@@ -145,6 +151,9 @@ export class DatasetResolver {
         : Promise.resolve(null),
     ]);
     // In order: the first kind found wins; a failed probe before it leaves the answer open.
+    for (const r of [pm, dzi, manifest])
+      if (r.status === 'rejected' && isTransient(r.reason))
+        throw asReadTimeout(r.reason, 'discovery', `${p}${dataset}`);
     if (pm.status === 'rejected') return { dataset: this.tree(dataset), provisional: true };
     if (pm.value !== null) {
       const head = pm.value === 'empty' ? { data: new ArrayBuffer(0) } : toHead(pm.value);
@@ -165,6 +174,22 @@ export class DatasetResolver {
     const info = manifest.value && manifest.value !== 'empty' ? manifestInfo(manifest.value.bytes) : null;
     return { dataset: this.tree(dataset, info ?? undefined), provisional: false };
   }
+}
+
+/** The origin did not answer (as opposed to answering no): asking again later may succeed. */
+function isTransient(e: unknown): boolean {
+  if (!isTileError(e)) return false;
+  if (e.code === 'ORIGIN_ERROR') {
+    const status = e.details.status;
+    return typeof status !== 'number' || status >= 500 || status === 429;
+  }
+  return (
+    e.code === 'ORIGIN_TIMEOUT' ||
+    e.code === 'DEADLINE_EXCEEDED' ||
+    e.code === 'ORIGIN_UNAVAILABLE' ||
+    e.code === 'CIRCUIT_OPEN' ||
+    e.code === 'OVERLOADED'
+  );
 }
 
 function toHead(f: FetchedBytes): { data: ArrayBuffer; etag?: string } {

@@ -12,6 +12,7 @@ import { isTileError, TileError } from '../../src/protocol/errors.js';
 import type { TileCoord } from '../../src/protocol/tileKey.js';
 import type { TileEngine } from '../engineContract.js';
 import { MVT_CONTENT_TYPE } from '../tiles/contentTypes.js';
+import { asReadTimeout } from './asReadTimeout.js';
 import {
   type Dataset,
   type DatasetFormat,
@@ -188,7 +189,9 @@ export class PmtilesDataset implements Dataset {
     let length = h.rootDirectoryLength;
     // Root, then at most three levels of leaves (the spec's bound, as the package's reader).
     for (let depth = 0; depth <= 3; depth++) {
-      const dir = await this.pm.cache.getDirectory(this.source, offset, length, h, signal);
+      const dir = await this.pm.cache
+        .getDirectory(this.source, offset, length, h, signal)
+        .catch((e: unknown) => Promise.reject(asReadTimeout(e, 'directory', this.source.getKey())));
       const e = findTile(dir, id);
       if (!e) return null;
       if (e.runLength > 0) {

@@ -7,8 +7,8 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import { Compression, TileType, tileIdToZxy } from 'pmtiles';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { asJson } from '../../e2e/harness/asJson.js';
-import { type Stack, type StackOptions, startStack } from '../../e2e/harness/startStack.js';
-import { filesUnder, requestsFor, vipsDzsave } from '../testing/datasetFixtures.js';
+import type { Stack, StackOptions } from '../../e2e/harness/startStack.js';
+import { datasetStack, filesUnder, requestsFor, vipsDzsave } from '../testing/datasetFixtures.js';
 import { GENERATOR_NAME } from '../tiler/manifest.js';
 import { type PmtilesInputTile, writePmtiles } from '../tiler/writePmtiles.js';
 
@@ -19,11 +19,7 @@ afterEach(async () => {
 });
 
 async function start(files: Record<string, Uint8Array | string>, opts: StackOptions = {}): Promise<Stack> {
-  stack = await startStack({
-    ...opts,
-    origin: { files, ...opts.origin },
-    config: { datasetDiscovery: 'auto', ...opts.config },
-  });
+  stack = await datasetStack(files, opts);
   return stack;
 }
 

@@ -54,8 +54,8 @@ const PUBLIC_5XX: Partial<Record<ErrorCode, string>> = {
   DEADLINE_EXCEEDED: 'the request deadline passed',
 };
 
-/** TileError details that are safe and useful for clients (e.g. the batch limit). */
-const PUBLIC_DETAILS = ['limit', 'maxBytes'] as const;
+/** TileError details that are safe and useful for clients (the batch limit; which read of a dataset timed out). */
+const PUBLIC_DETAILS = ['limit', 'maxBytes', 'read'] as const;
 
 export interface ErrorInfo {
   status: number;

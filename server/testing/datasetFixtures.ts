@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { mkdir, readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { type Stack, type StackOptions, startStack } from '../../e2e/harness/startStack.js';
 import { makeTestImage } from '../tiler/testImage.js';
 
 const run = promisify(execFile);
@@ -55,4 +56,16 @@ export function requestsFor(
   return origin.requests
     .filter((r) => r.key.startsWith(prefix))
     .map((r) => ({ key: r.key, range: typeof r.headers.range === 'string' ? r.headers.range : undefined }));
+}
+
+/** A stack whose origin holds `files`, with dataset discovery on (the harness default is `tree`). */
+export function datasetStack(
+  files: Record<string, Uint8Array | string>,
+  opts: StackOptions = {},
+): Promise<Stack> {
+  return startStack({
+    ...opts,
+    origin: { files, ...opts.origin },
+    config: { datasetDiscovery: 'auto', ...opts.config },
+  });
 }

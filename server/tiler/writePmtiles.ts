@@ -28,7 +28,8 @@ export interface PmtilesWriteOptions {
   clustered?: boolean;
 }
 
-interface Entry {
+/** A directory entry (runLength 0: a leaf directory at `offset` in the leaf section). */
+export interface PmtilesEntry {
   tileId: number;
   offset: number;
   length: number;
@@ -45,7 +46,7 @@ function varint(out: number[], n: number): void {
 }
 
 /** The spec's directory encoding: count, id deltas, run lengths, lengths, offsets (0 = contiguous). */
-function serializeDirectory(entries: Entry[]): Uint8Array {
+export function serializeDirectory(entries: PmtilesEntry[]): Uint8Array {
   const out: number[] = [];
   varint(out, entries.length);
   let last = 0;
@@ -86,7 +87,7 @@ export function writePmtiles(tiles: PmtilesInputTile[], o: PmtilesWriteOptions):
   const chunks: Uint8Array[] = [];
   const byContent = new Map<string, { offset: number; length: number }>();
   let dataLength = 0;
-  const entries: Entry[] = [];
+  const entries: PmtilesEntry[] = [];
   for (const { id, t } of sorted) {
     const k = Buffer.from(t.bytes).toString('base64');
     let at = byContent.get(k);
@@ -112,7 +113,7 @@ export function writePmtiles(tiles: PmtilesInputTile[], o: PmtilesWriteOptions):
   const leafSize = o.leafSize ?? (root.length + 127 > 16_384 ? 4096 : Number.POSITIVE_INFINITY);
   if (entries.length > leafSize) {
     const leafParts: Uint8Array[] = [];
-    const rootEntries: Entry[] = [];
+    const rootEntries: PmtilesEntry[] = [];
     let off = 0;
     for (let i = 0; i < entries.length; i += leafSize) {
       const part = entries.slice(i, i + leafSize);
@@ -126,9 +127,46 @@ export function writePmtiles(tiles: PmtilesInputTile[], o: PmtilesWriteOptions):
   }
   const meta = compress(new TextEncoder().encode(JSON.stringify(o.metadata ?? {})), internal);
   const zooms = tiles.map((t) => t.z);
-  const minZoom = zooms.length ? Math.min(...zooms) : 0;
-  const maxZoom = zooms.length ? Math.max(...zooms) : 0;
-  const [w, s, e, n] = o.bounds ?? [-180, -85.05112878, 180, 85.05112878];
+  return assemblePmtiles({
+    root,
+    metadata: meta,
+    leaves,
+    data: Buffer.concat(chunks),
+    internalCompression: internal,
+    tileCompression: o.tileCompression ?? Compression.None,
+    tileType: o.tileType,
+    minZoom: zooms.length ? Math.min(...zooms) : 0,
+    maxZoom: zooms.length ? Math.max(...zooms) : 0,
+    bounds: o.bounds ?? [-180, -85.05112878, 180, 85.05112878],
+    clustered,
+    addressedTiles: tiles.length,
+    tileEntries: entries.length,
+    tileContents: chunks.length,
+  });
+}
+
+/** The sections of an archive, already encoded and compressed, and the header's other fields. */
+export interface PmtilesParts {
+  root: Uint8Array;
+  metadata: Uint8Array;
+  leaves: Uint8Array;
+  data: Uint8Array;
+  internalCompression: Compression;
+  tileCompression: Compression;
+  tileType: TileType;
+  minZoom: number;
+  maxZoom: number;
+  bounds: [number, number, number, number];
+  clustered: boolean;
+  addressedTiles: number;
+  tileEntries: number;
+  tileContents: number;
+}
+
+/** Header + sections in the spec's order (root, metadata, leaves, tile data). Tests use it to build bad archives. */
+export function assemblePmtiles(p: PmtilesParts): Uint8Array {
+  const { root, metadata: meta, leaves, minZoom, maxZoom } = p;
+  const [w, s, e, n] = p.bounds;
   const header = new Uint8Array(127);
   header.set(new TextEncoder().encode('PMTiles'), 0);
   header[7] = 3;
@@ -144,14 +182,14 @@ export function writePmtiles(tiles: PmtilesInputTile[], o: PmtilesWriteOptions):
   setU64(v, 40, leafOffset);
   setU64(v, 48, leaves.length);
   setU64(v, 56, dataOffset);
-  setU64(v, 64, dataLength);
-  setU64(v, 72, tiles.length);
-  setU64(v, 80, entries.length);
-  setU64(v, 88, chunks.length);
-  v.setUint8(96, clustered ? 1 : 0);
-  v.setUint8(97, internal);
-  v.setUint8(98, o.tileCompression ?? Compression.None);
-  v.setUint8(99, o.tileType);
+  setU64(v, 64, p.data.length);
+  setU64(v, 72, p.addressedTiles);
+  setU64(v, 80, p.tileEntries);
+  setU64(v, 88, p.tileContents);
+  v.setUint8(96, p.clustered ? 1 : 0);
+  v.setUint8(97, p.internalCompression);
+  v.setUint8(98, p.tileCompression);
+  v.setUint8(99, p.tileType);
   v.setUint8(100, minZoom);
   v.setUint8(101, maxZoom);
   v.setInt32(102, Math.round(w * 1e7), true);
@@ -161,5 +199,5 @@ export function writePmtiles(tiles: PmtilesInputTile[], o: PmtilesWriteOptions):
   v.setUint8(118, minZoom);
   v.setInt32(119, Math.round(((w + e) / 2) * 1e7), true);
   v.setInt32(123, Math.round(((s + n) / 2) * 1e7), true);
-  return Buffer.concat([header, root, meta, leaves, ...chunks]);
+  return Buffer.concat([header, root, meta, leaves, p.data]);
 }
