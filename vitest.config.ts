@@ -22,6 +22,7 @@ export default defineConfig(async (): Promise<ViteUserConfig> => {
               'bench/**/*.test.ts',
               'demo/**/*.test.ts',
               'e2e/mockOrigin/**/*.test.ts',
+              'test/**/*.test.ts',
             ],
             exclude: ['**/*.browser.test.ts', '**/node_modules/**'],
             testTimeout: 20_000,

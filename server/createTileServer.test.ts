@@ -7,7 +7,7 @@ import { asJson } from '../e2e/harness/asJson.js';
 import type { Stack } from '../e2e/harness/startStack.js';
 import { useStack } from '../e2e/harness/useStack.js';
 
-import { until } from './testing/until.js';
+import { until } from '../test/support/server/until.js';
 
 const start = useStack();
 const dirs: string[] = [];

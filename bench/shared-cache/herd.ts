@@ -1,5 +1,5 @@
 import type { MockOrigin } from '../../e2e/mockOrigin/MockOrigin.js';
-import { startInstances } from '../../server/testing/startInstances.js';
+import { startInstances } from '../../test/support/server/startInstances.js';
 
 export interface HerdRow {
   lockWaitMs: number;

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type MockOrigin, startMockOrigin } from '../../e2e/mockOrigin/MockOrigin.js';
-import { type RedisServer, startRedisServer } from '../../server/testing/redisServer.js';
-import { type Instance, type Instances, startInstances } from '../../server/testing/startInstances.js';
+import { type RedisServer, startRedisServer } from '../../test/support/server/redisServer.js';
+import { type Instance, type Instances, startInstances } from '../../test/support/server/startInstances.js';
 import type { BenchContext, BenchSection } from '../types.js';
 import { measureHerd } from './herd.js';
 import { measureOriginTuning } from './originTuning.js';

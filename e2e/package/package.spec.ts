@@ -64,7 +64,7 @@ test('the tarball holds the compiled package and no dev-only files', () => {
   }
   const devOnly = files.filter(
     (f) =>
-      /^(e2e|bench|scripts|demo|src|server|deploy)\//.test(f) ||
+      /^(e2e|bench|scripts|demo|src|server|deploy|test)\//.test(f) ||
       /\.(test|spec|browser\.test|fuzz\.test)\.[jt]s$/.test(f) ||
       /(^|\/)(testing|reliability)\//.test(f) ||
       (f.endsWith('.ts') && !f.endsWith('.d.ts')),

@@ -25,7 +25,7 @@ test('installTileAccelerator composes into an app worker and leaves its other ro
       outDir: stack.staticDir,
       emptyOutDir: false,
       lib: {
-        entry: path.join(ROOT, 'src/sw/testing/composedWorker.ts'),
+        entry: path.join(ROOT, 'test/support/sw/composedWorker.ts'),
         formats: ['iife'],
         name: 'composedSw',
         fileName: () => 'composed-sw.js',

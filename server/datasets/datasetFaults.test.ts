@@ -3,7 +3,7 @@ import { brotliCompressSync, gzipSync } from 'node:zlib';
 import { bytesToHeader, Compression, TileType, tileIdToZxy } from 'pmtiles';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Stack, StackOptions } from '../../e2e/harness/startStack.js';
-import { datasetStack, requestsFor } from '../testing/datasetFixtures.js';
+import { datasetStack, requestsFor } from '../../test/support/server/datasetFixtures.js';
 import {
   assemblePmtiles,
   type PmtilesEntry,

@@ -8,7 +8,12 @@ import { Compression, TileType, tileIdToZxy } from 'pmtiles';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { asJson } from '../../e2e/harness/asJson.js';
 import type { Stack, StackOptions } from '../../e2e/harness/startStack.js';
-import { datasetStack, filesUnder, requestsFor, vipsDzsave } from '../testing/datasetFixtures.js';
+import {
+  datasetStack,
+  filesUnder,
+  requestsFor,
+  vipsDzsave,
+} from '../../test/support/server/datasetFixtures.js';
 import { GENERATOR_NAME } from '../tiler/manifest.js';
 import { type PmtilesInputTile, writePmtiles } from '../tiler/writePmtiles.js';
 

@@ -3,7 +3,7 @@ import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { useStack } from '../../e2e/harness/useStack.js';
 import { BATCH_MEDIA_TYPE, BatchFrameDecoder } from '../../src/protocol/batchFraming.js';
-import { get } from '../reliability/faultKit.js';
+import { get } from '../../test/support/server/faultKit.js';
 
 const start = useStack();
 

@@ -1,6 +1,11 @@
 import { afterEach, expect, it } from 'vitest';
 import { isTileError } from '../../src/protocol/errors.js';
-import { type EngineFixture, rejection, startEngineFixture, until } from './testOrigin.js';
+import {
+  type EngineFixture,
+  rejection,
+  startEngineFixture,
+  until,
+} from '../../test/support/server/testOrigin.js';
 
 let fx: EngineFixture | undefined;
 afterEach(async () => {

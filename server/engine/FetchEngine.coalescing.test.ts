@@ -1,6 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { isTileError, type TileError } from '../../src/protocol/errors.js';
-import { type EngineFixture, rejection, same, startEngineFixture, until } from './testOrigin.js';
+import {
+  type EngineFixture,
+  rejection,
+  same,
+  startEngineFixture,
+  until,
+} from '../../test/support/server/testOrigin.js';
 
 const tile = (n: number) => new Uint8Array(20_000).map((_, i) => (i * n + n) & 0xff);
 let fx: EngineFixture | undefined;

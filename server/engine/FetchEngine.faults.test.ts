@@ -1,6 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { isTileError, type TileError } from '../../src/protocol/errors.js';
-import { type EngineFixture, rejection, same, startEngineFixture, until } from './testOrigin.js';
+import {
+  type EngineFixture,
+  rejection,
+  same,
+  startEngineFixture,
+  until,
+} from '../../test/support/server/testOrigin.js';
 
 const body = new Uint8Array(64 * 1024).map((_, i) => (i * 31) & 0xff);
 let fx: EngineFixture | undefined;

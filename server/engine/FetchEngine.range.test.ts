@@ -1,9 +1,14 @@
 import { Readable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { isTileError } from '../../src/protocol/errors.js';
+import {
+  type EngineFixture,
+  rejection,
+  same,
+  startEngineFixture,
+} from '../../test/support/server/testOrigin.js';
 import type { Origin } from '../origin/Origin.js';
 import { FetchEngine } from './FetchEngine.js';
-import { type EngineFixture, rejection, same, startEngineFixture } from './testOrigin.js';
 
 const archive = new Uint8Array(100_000).map((_, i) => (i * 31) & 0xff);
 let fx: EngineFixture | undefined;

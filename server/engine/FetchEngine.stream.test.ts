@@ -1,7 +1,13 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { isTileError } from '../../src/protocol/errors.js';
+import {
+  type EngineFixture,
+  rejection,
+  same,
+  startEngineFixture,
+  until,
+} from '../../test/support/server/testOrigin.js';
 import { readBody } from './readBody.js';
-import { type EngineFixture, rejection, same, startEngineFixture, until } from './testOrigin.js';
 
 const video = new Uint8Array(300_000).map((_, i) => (i * 17) & 0xff);
 let fx: EngineFixture | undefined;

@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Stack } from '../../e2e/harness/startStack.js';
-import { startFaultStack } from '../reliability/faultKit.js';
-import { rawRequest } from '../reliability/rawHttp.js';
+import { startFaultStack } from '../../test/support/server/faultKit.js';
+import { rawRequest } from '../../test/support/server/rawHttp.js';
 
 // The whole router, fuzzed over a real socket: random request targets built
 // from route prefixes and hostile pieces. Never a 5xx with a healthy origin,

@@ -5,8 +5,14 @@ import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Stack } from '../../e2e/harness/startStack.js';
 import { BATCH_MEDIA_TYPE, type BatchFrame, readBatchFrames } from '../../src/protocol/batchFraming.js';
+import {
+  engineIdle,
+  get,
+  startFaultStack,
+  tileFiles,
+  tilePathOf,
+} from '../../test/support/server/faultKit.js';
 import { createTileServer, type TileServer } from '../createTileServer.js';
-import { engineIdle, get, startFaultStack, tileFiles, tilePathOf } from './faultKit.js';
 
 /** Polls `f` until true or the deadline passes (then fails with `what`). */
 async function eventually(f: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {

@@ -9,8 +9,8 @@ import {
   startFaultStack,
   tileFiles,
   tilePathOf,
-} from './faultKit.js';
-import { closedPort } from './rawHttp.js';
+} from '../../test/support/server/faultKit.js';
+import { closedPort } from '../../test/support/server/rawHttp.js';
 
 /**
  * The fault matrix against a real companion server and the mocked origin on

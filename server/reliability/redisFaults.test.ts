@@ -1,7 +1,14 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Stack } from '../../e2e/harness/startStack.js';
-import { type RedisServer, startRedisServer } from '../testing/redisServer.js';
-import { counters, engineIdle, get, startFaultStack, tileFiles, tilePathOf } from './faultKit.js';
+import {
+  counters,
+  engineIdle,
+  get,
+  startFaultStack,
+  tileFiles,
+  tilePathOf,
+} from '../../test/support/server/faultKit.js';
+import { type RedisServer, startRedisServer } from '../../test/support/server/redisServer.js';
 
 /**
  * Redis is an optional shared layer: losing it (crash or hang) must cost

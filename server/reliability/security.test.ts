@@ -4,8 +4,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Stack } from '../../e2e/harness/startStack.js';
 import { MAX_BATCH_TILES } from '../../src/protocol/tileKey.js';
-import { get, startFaultStack } from './faultKit.js';
-import { type RawResponse, rawRequest } from './rawHttp.js';
+import { get, startFaultStack } from '../../test/support/server/faultKit.js';
+import { type RawResponse, rawRequest } from '../../test/support/server/rawHttp.js';
 
 const SECRET = 'TOP-SECRET-DO-NOT-SERVE';
 const OWNER = 'owner-token-0123456789';

@@ -1,9 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Stack } from '../../e2e/harness/startStack.js';
 import { BATCH_MEDIA_TYPE } from '../../src/protocol/batchFraming.js';
+import { startFaultStack } from '../../test/support/server/faultKit.js';
+import { type RawResponse, rawRequest } from '../../test/support/server/rawHttp.js';
 import { tokenEquals } from '../http/auth.js';
-import { startFaultStack } from './faultKit.js';
-import { type RawResponse, rawRequest } from './rawHttp.js';
 
 const API = 'read-token-abcdef';
 const files = { 'ds/0/0/0.jpg': 'tile-ds-000', 'videos/clip.mp4': 'video-bytes-0123456789' };

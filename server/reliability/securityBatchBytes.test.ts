@@ -3,8 +3,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Stack } from '../../e2e/harness/startStack.js';
 import { BATCH_MEDIA_TYPE, type BatchFrame, BatchFrameDecoder } from '../../src/protocol/batchFraming.js';
 import { Batcher } from '../../src/sw/Batcher.js';
+import { get, startFaultStack } from '../../test/support/server/faultKit.js';
 import { ByteBudget } from '../routes/batchRoute.js';
-import { get, startFaultStack } from './faultKit.js';
 
 const TILE = 4096;
 const LIMIT = 10_000; // two 4 KiB tiles fit, the third does not

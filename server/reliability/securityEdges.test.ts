@@ -2,8 +2,8 @@ import { connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Stack } from '../../e2e/harness/startStack.js';
 import { BATCH_MEDIA_TYPE } from '../../src/protocol/batchFraming.js';
-import { get, startFaultStack } from './faultKit.js';
-import { type RawResponse, rawRequest } from './rawHttp.js';
+import { get, startFaultStack } from '../../test/support/server/faultKit.js';
+import { type RawResponse, rawRequest } from '../../test/support/server/rawHttp.js';
 
 const API = 'read-token-abcdef';
 const OWNER = 'owner-token-0123456789';

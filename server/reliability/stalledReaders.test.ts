@@ -4,7 +4,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Stack } from '../../e2e/harness/startStack.js';
 import { BATCH_MEDIA_TYPE } from '../../src/protocol/batchFraming.js';
-import { engineIdle, get, startFaultStack, tileFiles, tilePathOf } from './faultKit.js';
+import {
+  engineIdle,
+  get,
+  startFaultStack,
+  tileFiles,
+  tilePathOf,
+} from '../../test/support/server/faultKit.js';
 
 let sockets: Socket[] = [];
 let stack: Stack | undefined;

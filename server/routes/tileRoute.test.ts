@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { asJson } from '../../e2e/harness/asJson.js';
 import { useStack } from '../../e2e/harness/useStack.js';
 import { TILE_GENERATION_HEADER } from '../../src/protocol/swMessages.js';
-import { until } from '../testing/until.js';
+import { until } from '../../test/support/server/until.js';
 
 const start = useStack();
 

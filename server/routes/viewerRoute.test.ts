@@ -7,8 +7,8 @@ import { Compression, TileType } from 'pmtiles';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { asJson } from '../../e2e/harness/asJson.js';
 import { type Stack, startStack } from '../../e2e/harness/startStack.js';
+import { filesUnder, requestsFor, vipsDzsave } from '../../test/support/server/datasetFixtures.js';
 import { parseDzi } from '../datasets/parseDzi.js';
-import { filesUnder, requestsFor, vipsDzsave } from '../testing/datasetFixtures.js';
 import { GENERATOR_NAME } from '../tiler/manifest.js';
 import { writePmtiles } from '../tiler/writePmtiles.js';
 

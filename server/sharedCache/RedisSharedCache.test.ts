@@ -1,8 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isTileError } from '../../src/protocol/errors.js';
-import { type RedisServer, startRedisServer } from '../testing/redisServer.js';
-import { until } from '../testing/until.js';
+import { type RedisServer, startRedisServer } from '../../test/support/server/redisServer.js';
+import { until } from '../../test/support/server/until.js';
 import { RedisSharedCache, type RedisSharedCacheOptions } from './RedisSharedCache.js';
 
 /** Deadline for the tests about deadlines; the others get a generous one (CPU is shared with other jobs). */

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type MockOrigin, startMockOrigin } from '../../e2e/mockOrigin/MockOrigin.js';
-import { type RedisServer, startRedisServer } from '../testing/redisServer.js';
-import { type Instance, type Instances, startInstances } from '../testing/startInstances.js';
-import { until } from '../testing/until.js';
+import { type RedisServer, startRedisServer } from '../../test/support/server/redisServer.js';
+import { type Instance, type Instances, startInstances } from '../../test/support/server/startInstances.js';
+import { until } from '../../test/support/server/until.js';
 
 // REDIS_LOCK_WAIT_MS: one origin fetch for a cold tile however many instances miss it at once.
 

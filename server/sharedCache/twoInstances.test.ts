@@ -2,10 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type MockOrigin, startMockOrigin } from '../../e2e/mockOrigin/MockOrigin.js';
+import { type RedisServer, startRedisServer } from '../../test/support/server/redisServer.js';
+import { type Instance, type Instances, startInstances } from '../../test/support/server/startInstances.js';
+import { until } from '../../test/support/server/until.js';
 import type { ServerConfig } from '../config.js';
-import { type RedisServer, startRedisServer } from '../testing/redisServer.js';
-import { type Instance, type Instances, startInstances } from '../testing/startInstances.js';
-import { until } from '../testing/until.js';
 
 // Two companion servers share one Redis in front of one mocked origin.
 

@@ -7,9 +7,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startStack } from '../../e2e/harness/startStack.js';
+import { S3StandIn } from '../../test/support/server/s3StandIn.js';
+import { makeTestImage } from '../../test/support/server/testImage.js';
 import { main } from './cli.js';
-import { S3StandIn } from './s3StandIn.js';
-import { makeTestImage } from './testImage.js';
 
 const BIN = fileURLToPath(new URL('../../bin/tile-accelerator.mjs', import.meta.url));
 let tmp: string;

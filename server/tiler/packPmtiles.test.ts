@@ -5,8 +5,8 @@ import path from 'node:path';
 import { PMTiles, type Source, TileType } from 'pmtiles';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startStack } from '../../e2e/harness/startStack.js';
+import { makeTestImage } from '../../test/support/server/testImage.js';
 import { packPmtiles } from './packPmtiles.js';
-import { makeTestImage } from './testImage.js';
 import { tileImage } from './tileImage.js';
 
 let dir: string;

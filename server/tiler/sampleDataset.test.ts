@@ -5,9 +5,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { makeTestImage } from '../../test/support/server/testImage.js';
 import type { DatasetManifest } from './manifest.js';
 import { ensureSampleDataset, SAMPLE_SOURCE_VIDEO } from './sampleDataset.js';
-import { makeTestImage } from './testImage.js';
 
 let tmp: string;
 let source: string;

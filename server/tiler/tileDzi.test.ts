@@ -5,8 +5,8 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type Stack, startStack } from '../../e2e/harness/startStack.js';
+import { filesUnder, requestsFor, vipsDzsave } from '../../test/support/server/datasetFixtures.js';
 import { parseDzi } from '../datasets/parseDzi.js';
-import { filesUnder, requestsFor, vipsDzsave } from '../testing/datasetFixtures.js';
 import { tileDzi } from './tileDzi.js';
 
 let tmp: string;

@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { makeTestImage } from '../../test/support/server/testImage.js';
 import { readManifest } from './manifest.js';
-import { makeTestImage } from './testImage.js';
 import { type TileProgress, tileImage } from './tileImage.js';
 
 let tmp: string;

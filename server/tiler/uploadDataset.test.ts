@@ -2,8 +2,8 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { S3StandIn } from './s3StandIn.js';
-import { makeTestImage } from './testImage.js';
+import { S3StandIn } from '../../test/support/server/s3StandIn.js';
+import { makeTestImage } from '../../test/support/server/testImage.js';
 import { tileImage } from './tileImage.js';
 import { manifestKeyFor, s3TargetFromEnv, uploadDataset } from './uploadDataset.js';
 

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Stack } from '../../e2e/harness/startStack.js';
-import { get, startFaultStack } from '../reliability/faultKit.js';
+import { get, startFaultStack } from '../../test/support/server/faultKit.js';
 
 // Only the webp exists; every origin answer (the 404s of jpg and png too) takes 150 ms.
 const webp = randomBytes(2048);

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { testBatcher } from '../../test/support/sw/testBatcher.js';
 import { BATCH_MEDIA_TYPE, encodeBatchHeader, encodeFrame } from '../protocol/batchFraming.js';
 import { isTileError } from '../protocol/errors.js';
 import type { BatcherOptions, BatchItemRequest } from './Batcher.js';
-import { testBatcher } from './testing/testBatcher.js';
 
 const BATCH = 'http://srv.test/api/tiles/ds/batch';
 const enc = new TextEncoder();

@@ -1,4 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
+import { testBatcher } from '../../test/support/sw/testBatcher.js';
 import {
   BATCH_MEDIA_TYPE,
   type BatchFrame,
@@ -7,7 +8,6 @@ import {
 } from '../protocol/batchFraming.js';
 import { isTileError } from '../protocol/errors.js';
 import type { BatchItemRequest } from './Batcher.js';
-import { testBatcher } from './testing/testBatcher.js';
 
 const BATCH = 'http://srv.test/api/tiles/ds/batch';
 const enc = new TextEncoder();

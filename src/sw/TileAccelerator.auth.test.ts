@@ -1,12 +1,12 @@
 import 'fake-indexeddb/auto';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { MemoryBodyCache } from '../../test/support/sw/MemoryBodyCache.js';
 import { BATCH_MEDIA_TYPE, encodeBatchHeader, encodeFrame } from '../protocol/batchFraming.js';
 import { isTileError } from '../protocol/errors.js';
 import type { CacheIndex } from './CacheIndex.js';
 import { resolveOptions, type TileAcceleratorOptions } from './options.js';
 import { type AcceleratorEnv, TileAccelerator } from './TileAccelerator.js';
 import type { TileRoute } from './TileRouter.js';
-import { MemoryBodyCache } from './testing/MemoryBodyCache.js';
 
 const ORIGIN = 'https://app.test';
 let n = 0;

@@ -1,5 +1,6 @@
 import 'fake-indexeddb/auto';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { MemoryBodyCache } from '../../test/support/sw/MemoryBodyCache.js';
 import {
   BATCH_MEDIA_TYPE,
   type BatchFrame,
@@ -9,7 +10,6 @@ import {
 import { resolveOptions, type TileAcceleratorOptions } from './options.js';
 import { TileAccelerator } from './TileAccelerator.js';
 import type { TileRoute } from './TileRouter.js';
-import { MemoryBodyCache } from './testing/MemoryBodyCache.js';
 
 const ORIGIN = 'https://app.test';
 let n = 0;

@@ -1,11 +1,11 @@
 import 'fake-indexeddb/auto';
 import { afterEach, describe, expect, it } from 'vitest';
+import { MemoryBodyCache as QuotaCache } from '../../test/support/sw/MemoryBodyCache.js';
 import { isTileError } from '../protocol/errors.js';
 import { CacheIndex } from './CacheIndex.js';
 import { SwCounters } from './SwCounters.js';
 import type { TileResult } from './TileResult.js';
 import { TileStore } from './TileStore.js';
-import { MemoryBodyCache as QuotaCache } from './testing/MemoryBodyCache.js';
 
 let n = 0;
 const indexes: CacheIndex[] = [];

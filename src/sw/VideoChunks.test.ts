@@ -1,10 +1,10 @@
 import 'fake-indexeddb/auto';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { MemoryBodyCache } from '../../test/support/sw/MemoryBodyCache.js';
 import { CacheIndex } from './CacheIndex.js';
 import { parseContentRange } from './rangeSlicer.js';
 import { SwCounters } from './SwCounters.js';
 import { TileStore } from './TileStore.js';
-import { MemoryBodyCache } from './testing/MemoryBodyCache.js';
 import { VideoChunks } from './VideoChunks.js';
 
 const FILE = Uint8Array.from({ length: 10_000 }, (_, i) => (i * 7 + 3) & 255);

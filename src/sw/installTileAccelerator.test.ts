@@ -1,7 +1,7 @@
 import 'fake-indexeddb/auto';
 import { afterEach, describe, expect, it } from 'vitest';
+import { MemoryBodyCache } from '../../test/support/sw/MemoryBodyCache.js';
 import { installTileAccelerator } from './installTileAccelerator.js';
-import { MemoryBodyCache } from './testing/MemoryBodyCache.js';
 
 const ORIGIN = 'https://app.test';
 let n = 0;

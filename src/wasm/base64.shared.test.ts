@@ -1,9 +1,9 @@
 import { beforeAll, describe, expect, it } from 'vitest';
+import { refBase64Decode, refBase64Encode } from '../../test/support/wasm/reference/base64.js';
 import { isTileError } from '../protocol/errors.js';
 import { base64Decode, base64DecodeBytes, base64Encode } from './base64.js';
 import { decodeBatchJson } from './batchJson.js';
 import { type CodecModule, instantiateCodecModule } from './codecModule.js';
-import { refBase64Decode, refBase64Encode } from './reference/base64.js';
 
 function rand(n: number, seed: number): Uint8Array {
   const out = new Uint8Array(n);

@@ -1,8 +1,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
+import { refDecode } from '../../test/support/wasm/reference/bcDecode.js';
 import { isTileError } from '../protocol/errors.js';
 import { decodeBC1, decodeBC3 } from './blockCodec.js';
 import { type CodecModule, instantiateCodecModule } from './codecModule.js';
-import { refDecode } from './reference/bcDecode.js';
 
 function rand(n: number, seed: number): Uint8Array {
   const out = new Uint8Array(n);

@@ -1,9 +1,9 @@
 import { beforeAll, describe, expect, it } from 'vitest';
+import { refDecode } from '../../test/support/wasm/reference/bcDecode.js';
+import { refEncode } from '../../test/support/wasm/reference/bcEncode.js';
 import { isTileError } from '../protocol/errors.js';
 import { decodeBC1, decodeBC3, encodeBC1, encodeBC3 } from './blockCodec.js';
 import { type CodecModule, instantiateCodecModule } from './codecModule.js';
-import { refDecode } from './reference/bcDecode.js';
-import { refEncode } from './reference/bcEncode.js';
 
 /** A smooth photo-like test image: gradients, a soft disc, texture noise; alpha ramps. */
 function synthetic(w: number, h: number, seed = 1): Uint8Array {

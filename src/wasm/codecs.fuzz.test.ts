@@ -1,12 +1,12 @@
 import { Buffer } from 'node:buffer';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { refBase64Decode, refBase64Encode } from '../../test/support/wasm/reference/base64.js';
+import { refDecode } from '../../test/support/wasm/reference/bcDecode.js';
 import { isTileError, TileError } from '../protocol/errors.js';
 import { base64Decode, base64DecodeBytes, base64Encode } from './base64.js';
 import { blockBytes, decodeBC1, decodeBC3 } from './blockCodec.js';
 import { type CodecModule, instantiateCodecModule } from './codecModule.js';
-import { refBase64Decode, refBase64Encode } from './reference/base64.js';
-import { refDecode } from './reference/bcDecode.js';
 
 // Seeded, bounded: FUZZ_RUNS raises it for long runs.
 const params = {

@@ -1,9 +1,9 @@
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { refDecode } from '../../test/support/wasm/reference/bcDecode.js';
+import { refEncode } from '../../test/support/wasm/reference/bcEncode.js';
 import { decodeBC1, decodeBC3, encodeBC1, encodeBC3 } from './blockCodec.js';
 import { type CodecModule, instantiateCodecModule } from './codecModule.js';
-import { refDecode } from './reference/bcDecode.js';
-import { refEncode } from './reference/bcEncode.js';
 
 // Seeded, bounded: FUZZ_RUNS raises it for long runs.
 const params = {

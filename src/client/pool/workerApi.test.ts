@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Stack } from '../../../e2e/harness/startStack.js';
-import { startFaultStack } from '../../../server/reliability/faultKit.js';
+import { startFaultStack } from '../../../test/support/server/faultKit.js';
 import { decodeJsonBatchBody } from './jsonBatchBody.js';
 import { loadJsonBatchDecoder } from './wasmCodecs.js';
 import { createCodecWorkerApi } from './workerApi.js';

@@ -1,7 +1,9 @@
 import { expect, it } from 'vitest';
 
 it('runs unchanged in a module Web Worker (wasm fetched relative to the module)', async () => {
-  const worker = new Worker(new URL('./workerProbe.ts', import.meta.url), { type: 'module' });
+  const worker = new Worker(new URL('../../../test/support/wasm/workerProbe.ts', import.meta.url), {
+    type: 'module',
+  });
   try {
     const reply = await new Promise<Record<string, unknown>>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error('worker did not answer in 15 s')), 15_000);

@@ -1,5 +1,12 @@
 // Module worker used by worker.browser.test.ts: the public API, unchanged, inside a Web Worker.
-import { base64Decode, decodeBC1, encodeBC1, encodeDDS, initCodecs, parseDDS } from '../index.js';
+import {
+  base64Decode,
+  decodeBC1,
+  encodeBC1,
+  encodeDDS,
+  initCodecs,
+  parseDDS,
+} from '../../../src/wasm/index.js';
 
 // typed locally: this folder is in no tsconfig with the WebWorker lib
 const scope = globalThis as unknown as { onmessage: (() => void) | null; postMessage(m: unknown): void };

@@ -2,8 +2,8 @@ import { execFile } from 'node:child_process';
 import { mkdir, readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { type Stack, type StackOptions, startStack } from '../../e2e/harness/startStack.js';
-import { makeTestImage } from '../tiler/testImage.js';
+import { type Stack, type StackOptions, startStack } from '../../../e2e/harness/startStack.js';
+import { makeTestImage } from './testImage.js';
 
 const run = promisify(execFile);
 

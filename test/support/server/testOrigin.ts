@@ -1,7 +1,11 @@
-import { type MockOrigin, type MockOriginOptions, startMockOrigin } from '../../e2e/mockOrigin/MockOrigin.js';
-import { HttpOrigin } from '../origin/HttpOrigin.js';
-import { until as untilMet } from '../testing/until.js';
-import { FetchEngine, type FetchEngineOptions } from './FetchEngine.js';
+import {
+  type MockOrigin,
+  type MockOriginOptions,
+  startMockOrigin,
+} from '../../../e2e/mockOrigin/MockOrigin.js';
+import { FetchEngine, type FetchEngineOptions } from '../../../server/engine/FetchEngine.js';
+import { HttpOrigin } from '../../../server/origin/HttpOrigin.js';
+import { until as untilMet } from './until.js';
 
 /** Test fixture: the mocked origin on loopback + an HttpOrigin pool + an engine in front. */
 export interface EngineFixture {
@@ -49,7 +53,7 @@ export async function rejection(p: Promise<unknown>): Promise<unknown> {
   throw new Error('expected a rejection');
 }
 
-/** Polls with a deadline that names the condition (see server/testing/until.ts). */
+/** Polls with a deadline that names the condition (see until.ts). */
 export function until(cond: () => boolean, ms = 10_000): Promise<void> {
   return untilMet(cond, ms, 5);
 }

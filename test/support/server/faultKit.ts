@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type Stack, type StackOptions, startStack } from '../../e2e/harness/startStack.js';
-import type { ServerConfig } from '../config.js';
+import { type Stack, type StackOptions, startStack } from '../../../e2e/harness/startStack.js';
+import type { ServerConfig } from '../../../server/config.js';
 
 /** Short deadlines so every fault resolves within about two seconds. */
 export const FAULT_CONFIG: Partial<ServerConfig> = {

@@ -1,4 +1,4 @@
-import type { BodyCache } from '../PersistentTier.js';
+import type { BodyCache } from '../../../src/sw/PersistentTier.js';
 
 /** In-memory Cache Storage stand-in for Node tests; can refuse writes past a byte quota. */
 export class MemoryBodyCache implements BodyCache {

@@ -1,4 +1,4 @@
-import { Batcher, type BatcherOptions } from '../Batcher.js';
+import { Batcher, type BatcherOptions } from '../../../src/sw/Batcher.js';
 
 /** A Batcher with short test settings (5 ms window, 2 retries, 1 ms backoff) over an injected fetch. */
 export function testBatcher(fetch: typeof globalThis.fetch, extra: Partial<BatcherOptions> = {}): Batcher {

@@ -2,10 +2,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pino } from 'pino';
-import { loadConfig, type ServerConfig } from '../config.js';
-import { createTileServer, type TileServer } from '../createTileServer.js';
-import { createSharedCache } from '../sharedCache/createSharedCache.js';
-import type { RedisSharedCache } from '../sharedCache/RedisSharedCache.js';
+import { loadConfig, type ServerConfig } from '../../../server/config.js';
+import { createTileServer, type TileServer } from '../../../server/createTileServer.js';
+import { createSharedCache } from '../../../server/sharedCache/createSharedCache.js';
+import type { RedisSharedCache } from '../../../server/sharedCache/RedisSharedCache.js';
 
 export interface Instance {
   url: string;

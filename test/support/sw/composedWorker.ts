@@ -3,7 +3,7 @@
 // test of installTileAccelerator): a Workbox route of its own, its own lifecycle.
 import { clientsClaim } from 'workbox-core';
 import { registerRoute } from 'workbox-routing';
-import { installTileAccelerator } from '../installTileAccelerator.js';
+import { installTileAccelerator } from '../../../src/sw/installTileAccelerator.js';
 
 declare const self: ServiceWorkerGlobalScope;
 
