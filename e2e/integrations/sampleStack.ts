@@ -15,12 +15,19 @@ export interface SampleStack extends Stack {
 /**
  * Mocked origin over the bundled `sample` dataset (data/sample, levels 0..5,
  * built on first use) and a companion server whose static dir is `staticDir`,
- * so pages, their worker and /api/* share one origin.
+ * so pages, their worker and /api/* share one origin. `files` adds objects
+ * beside it (DZI trees, PMTiles archives) and turns dataset discovery on.
  */
-export async function startSampleStack(staticDir: string): Promise<SampleStack> {
+export async function startSampleStack(
+  staticDir: string,
+  files?: Record<string, Uint8Array | string>,
+): Promise<SampleStack> {
   const dataDir = path.join(ROOT, 'data');
   await ensureSampleDataset(dataDir, { log: () => {} });
-  const stack = await startStack({ origin: { root: dataDir }, config: { staticDir } });
+  const stack = await startStack({
+    origin: { root: dataDir, ...(files ? { files } : {}) },
+    config: { staticDir, ...(files ? { datasetDiscovery: 'auto' as const } : {}) },
+  });
   const serverRequests: string[] = [];
   stack.server.server.on('request', (req) => serverRequests.push(req.url ?? ''));
   return {
@@ -44,6 +51,8 @@ export function watchTiles(page: Page): TileResponses {
   page.on('response', (r: Response) => {
     const u = new URL(r.url());
     if (!u.pathname.startsWith('/api/tiles/') || u.pathname.endsWith('/batch')) return;
+    // Descriptors (`d.dzi`, TileJSON `d.json`) are documents, not tiles: the worker passes them through.
+    if (/^\/api\/tiles\/[^/]+\.(dzi|json)$/.test(u.pathname)) return;
     sources.set(u.pathname, r.headers()['x-tile-source'] ?? null);
     if (r.fromServiceWorker()) fromWorker++;
   });

@@ -28,12 +28,15 @@ export interface ViewerStack extends SampleStack {
   staticDir: string;
 }
 
-/** The sample stack with examples/assemble.mjs's folder (pages, bundles, /vendor) as its static dir. */
-export async function startViewerStack(): Promise<ViewerStack> {
+/**
+ * The sample stack with examples/assemble.mjs's folder (pages, bundles, /vendor)
+ * as its static dir; `files` adds origin objects beside the sample (discovery on).
+ */
+export async function startViewerStack(files?: Record<string, Uint8Array | string>): Promise<ViewerStack> {
   const staticDir = await mkdtemp(path.join(tmpdir(), 'tile-examples-'));
   try {
     assembleExamples(staticDir);
-    const stack = await startSampleStack(staticDir);
+    const stack = await startSampleStack(staticDir, files);
     return {
       ...stack,
       staticDir,
@@ -50,12 +53,17 @@ export async function startViewerStack(): Promise<ViewerStack> {
 
 type Win = { acc?: { controlled: boolean; stats(): Promise<Record<string, number>> }; tilesLoaded?: number };
 
-/** Opens examples/<name>.html; resolves once the page registered the worker and started its viewer. */
-export async function openExample(page: Page, stack: ViewerStack, name: string): Promise<TileResponses> {
+/** Opens examples/<name>.html (plus `query`); resolves once the page registered the worker and started its viewer. */
+export async function openExample(
+  page: Page,
+  stack: ViewerStack,
+  name: string,
+  query = '',
+): Promise<TileResponses> {
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(e.message));
   const tiles = watchTiles(page);
-  await page.goto(`${stack.serverUrl}/examples/${name}.html`);
+  await page.goto(`${stack.serverUrl}/examples/${name}.html${query}`);
   await page
     .waitForFunction(() => (globalThis as unknown as Win).tilesLoaded !== undefined, undefined, {
       timeout: 15_000,
@@ -67,16 +75,28 @@ export async function openExample(page: Page, stack: ViewerStack, name: string):
   return tiles;
 }
 
+/** Which dataset a check is about: its route name and how its origin reads are told apart. */
+export interface TilesOf {
+  /** The dataset the page's tile URLs name (`sample`, `pic_files` for pic's Deep Zoom tiles...). */
+  dataset: string;
+  /** Origin requests that are this dataset's tile reads (keys, or an archive's ranges). */
+  isOriginRead: (r: { key: string; range: string | undefined }) => boolean;
+}
+
+const SAMPLE: TilesOf = { dataset: 'sample', isOriginRead: (r) => r.key.startsWith('sample/') };
+
 /**
  * The viewer displayed at least `min` tiles and they came through the worker:
  * its counters, the X-Tile-Source of the responses the page saw, batch
- * requests at the companion (no single-tile GET from the page) and origin GETs.
+ * requests at the companion (no single-tile GET from the page) and origin
+ * reads (each key, or each range of an archive, read at most once).
  */
 export async function expectTilesThroughWorker(
   page: Page,
   stack: ViewerStack,
   tiles: TileResponses,
   min: number,
+  of: TilesOf | TilesOf[] = SAMPLE,
 ): Promise<Record<string, number>> {
   await page.waitForFunction((n) => ((globalThis as unknown as Win).tilesLoaded ?? 0) >= n, min, {
     timeout: 20_000,
@@ -93,13 +113,19 @@ export async function expectTilesThroughWorker(
   for (const [url, source] of tiles.sources) {
     expect(WORKER_SOURCES, `X-Tile-Source of ${url}`).toContain(source);
   }
-  const direct = stack.serverRequests.filter((u) => /^\/api\/tiles\/sample\/\d+\//.test(u));
-  expect(direct, 'tiles fetched from the server without the worker').toEqual([]);
-  expect(stack.serverRequests.some((u) => u.startsWith('/api/tiles/sample/batch'))).toBe(true);
-  const originGets = stack.originTileGets();
-  expect(originGets).toBeGreaterThanOrEqual(1);
-  // Each tile is fetched from the origin at most once, prefetches included.
-  const keys = stack.origin.requests.filter((r) => r.key.startsWith('sample/')).map((r) => r.key);
-  expect(new Set(keys).size).toBe(keys.length);
+  for (const d of Array.isArray(of) ? of : [of]) {
+    // Dataset ids are [A-Za-z0-9_-]: nothing to escape.
+    const single = new RegExp(`^/api/tiles/${d.dataset}/\\d+/`);
+    const direct = stack.serverRequests.filter((u) => single.test(u));
+    expect(direct, `${d.dataset} tiles fetched from the server without the worker`).toEqual([]);
+    expect(stack.serverRequests.some((u) => u.startsWith(`/api/tiles/${d.dataset}/batch`))).toBe(true);
+    const reads = stack.origin.requests
+      .map((r) => ({ key: r.key, range: typeof r.headers.range === 'string' ? r.headers.range : undefined }))
+      .filter(d.isOriginRead)
+      .map((r) => `${r.key} ${r.range ?? ''}`);
+    expect(reads.length, `origin reads of ${d.dataset}`).toBeGreaterThanOrEqual(1);
+    // Each tile is fetched from the origin at most once, prefetches included.
+    expect(new Set(reads).size, `${d.dataset}: an origin read made twice`).toBe(reads.length);
+  }
   return stats!;
 }
