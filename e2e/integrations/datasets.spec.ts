@@ -4,11 +4,11 @@ import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { expect, test } from '@playwright/test';
 import { Compression, TileType } from 'pmtiles';
-import { filesUnder, vipsDzsave } from '../../server/testing/datasetFixtures.js';
 import { packPmtiles } from '../../server/tiler/packPmtiles.js';
-import { makeTestImage } from '../../server/tiler/testImage.js';
 import { tileImage } from '../../server/tiler/tileImage.js';
 import { type PmtilesInputTile, writePmtiles } from '../../server/tiler/writePmtiles.js';
+import { filesUnder, vipsDzsave } from '../../test/support/server/datasetFixtures.js';
+import { makeTestImage } from '../../test/support/server/testImage.js';
 import { mvtTile } from '../harness/mvtTile.js';
 import {
   expectTilesThroughWorker,
