@@ -57,6 +57,22 @@ describe('MockOrigin', () => {
     expect(origin.count('a/b.png')).toBe(2);
   });
 
+  it('answers its counts path with the per-key counts under a prefix, without counting itself', async () => {
+    origin = await startMockOrigin({ root: join(dir, 'sample'), countsPath: '/_mock/counts' });
+    await get('/0/0/0.jpg');
+    await get('/0/0/0.jpg');
+    await get('/missing.jpg');
+    const all = JSON.parse(new TextDecoder().decode((await get('/_mock/counts')).body));
+    expect(all).toEqual({ total: 3, keys: { '0/0/0.jpg': 2, 'missing.jpg': 1 } });
+    const some = JSON.parse(new TextDecoder().decode((await get('/_mock/counts?prefix=0/')).body));
+    expect(some).toEqual({ total: 2, keys: { '0/0/0.jpg': 2 } });
+    expect(origin.count()).toBe(3);
+    // Without the option the path is an ordinary (missing) key.
+    await origin.close();
+    origin = await startMockOrigin({ root: join(dir, 'sample') });
+    expect((await get('/_mock/counts')).status).toBe(404);
+  });
+
   it('answers ranges with 206 / 416 and Content-Range, HEAD without a body, If-None-Match with 304', async () => {
     origin = await startMockOrigin({ files: { 'v.mp4': big } });
     const r = await get('/v.mp4', { range: 'bytes=10-19' });

@@ -36,6 +36,12 @@ export interface MockOriginOptions {
   retryAfterSec?: number;
   /** How many requests `requests` keeps (the first N; default 100 000, 0 for long benchmarks). */
   maxRecorded?: number;
+  /**
+   * A path (e.g. `/_mock/counts`) answered with the per-key request counts as
+   * JSON, `{ total, keys: { key: n } }`, only keys starting with `?prefix=`;
+   * itself never counted. For an origin in another process (the benches).
+   */
+  countsPath?: string;
 }
 
 export interface RecordedRequest {
@@ -185,6 +191,19 @@ export async function startMockOrigin(initial: MockOriginOptions = {}, listenPor
       key = url.pathname.slice(1);
     }
     const method = req.method ?? 'GET';
+    if (opts.countsPath !== undefined && url.pathname === opts.countsPath) {
+      const prefix = url.searchParams.get('prefix') ?? '';
+      const keys: Record<string, number> = {};
+      let n = 0;
+      for (const [k, c] of counts) {
+        if (!k.startsWith(prefix)) continue;
+        keys[k] = c;
+        n += c;
+      }
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ total: n, keys }));
+      return;
+    }
     total++;
     counts.set(key, (counts.get(key) ?? 0) + 1);
     if (requests.length < (opts.maxRecorded ?? 100_000)) {

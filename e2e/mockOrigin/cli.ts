@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { startMockOrigin } from './MockOrigin.js';
 
-// node --import tsx e2e/mockOrigin/cli.ts --root DIR --port N --latency MS --bandwidth BYTES_PER_SEC --error-rate F
+// node --import tsx e2e/mockOrigin/cli.ts --root DIR --port N --latency MS --bandwidth BYTES_PER_SEC --error-rate F [--counts-path /_mock/counts]
 const { values } = parseArgs({
   options: {
     root: { type: 'string', default: 'data' },
@@ -10,6 +10,7 @@ const { values } = parseArgs({
     bandwidth: { type: 'string' },
     'error-rate': { type: 'string' },
     seed: { type: 'string' },
+    'counts-path': { type: 'string' },
   },
 });
 
@@ -32,6 +33,7 @@ const origin = await startMockOrigin(
     seed: num('seed', values.seed),
     // A benchmark sends millions of requests: counts only, no header log.
     maxRecorded: 0,
+    ...(values['counts-path'] ? { countsPath: values['counts-path'] } : {}),
   },
   num('port', values.port) ?? 0,
 );
