@@ -35,15 +35,21 @@ export async function openSessionPage(
 
 /** The open step (the viewer created at fit). */
 export const openStep = (tab: Tab) =>
-  tab.evaluate(`window.sessionOpen(${STEP_DEADLINE_MS})`) as Promise<StepResult>;
+  (tab.evaluate(`window.sessionOpen(${STEP_DEADLINE_MS})`) as Promise<StepResult>).catch((e: unknown) => {
+    throw new Error(`step 0 (open at fit): ${e instanceof Error ? e.message : String(e)}`);
+  });
 
 /** Step `i` (1..) of the session. */
 export function sessionStep(tab: Tab, i: number): Promise<StepResult> {
   const s = SESSION[i];
   if (!s) throw new Error(`session has no step ${i}`);
-  return tab.evaluate(
-    `window.sessionStep(${JSON.stringify(s.action)}, ${s.mark === true}, ${STEP_DEADLINE_MS})`,
-  ) as Promise<StepResult>;
+  return (
+    tab.evaluate(
+      `window.sessionStep(${JSON.stringify(s.action)}, ${s.mark === true}, ${STEP_DEADLINE_MS})`,
+    ) as Promise<StepResult>
+  ).catch((e: unknown) => {
+    throw new Error(`step ${i} (${s.label}): ${e instanceof Error ? e.message : String(e)}`);
+  });
 }
 
 /**

@@ -86,7 +86,8 @@ const MEASURE = `
       const fail = (why) => { offTile(); offLoaded(); reject(new Error(why)); };
       const deadline = setTimeout(() => fail('step did not finish within ' + deadlineMs + ' ms: ' +
         (r.loaded === null ? 'the viewer never reported fully loaded; ' : '') +
-        (r.blank === null ? 'the view never got covered by drawn tiles; ' : '') + r.tiles + ' tiles arrived'), deadlineMs);
+        (r.blank === null ? 'the view never got covered by drawn tiles; ' : '') + r.tiles + ' tiles arrived, ' + frames +
+        ' animation frames, page ' + document.visibilityState + (adapter.state ? ', ' + adapter.state() : '')), deadlineMs);
       const frame = () => {
         frames++;
         if (errors.length > errs0) { clearTimeout(deadline); fail('tile errors: ' + errors.slice(errs0).join(', ')); return; }
@@ -120,6 +121,12 @@ const OSD = `
     onTile(cb) { const h = (e) => cb(new URL(e.tile.getUrl(), location.href).pathname); viewer.addHandler('tile-loaded', h); return () => viewer.removeHandler('tile-loaded', h); },
     onLoaded(cb) { const h = (e) => { if (e.fullyLoaded) cb(); }; viewer.addHandler('fully-loaded-change', h); return () => viewer.removeHandler('fully-loaded-change', h); },
     loadedRightAfterMove: () => false,
+    state() {
+      const it = item();
+      if (!it) return 'no item';
+      const tiles = it._lastDrawn.map((d) => d.tile);
+      return 'fully loaded ' + viewer.getFullyLoaded() + '/' + it.getFullyLoaded() + ', ' + viewer.imageLoader.jobsInProgress + ' image jobs in progress, drawn ' + tiles.length + ' (' + tiles.filter((t) => t.loading).length + ' loading)';
+    },
     fullyLoaded: () => !!item() && viewer.getFullyLoaded(),
     covered() {
       const it = item();
