@@ -34,6 +34,8 @@ interface Resolved {
   promise: Promise<Dataset>;
   /** Set once the answer is known to be provisional (the origin failed, or the descriptor was refused). */
   expiresAt: number | undefined;
+  /** The answer once it resolved (for peek: no await on the hot path). */
+  value?: Dataset;
 }
 
 type Probe = FetchedBytes | null | 'empty';
@@ -69,6 +71,22 @@ export class DatasetResolver {
     this.now = o.now ?? Date.now;
   }
 
+  /**
+   * The dataset if it is already known (resolved, current generation, not
+   * expired), else undefined; never asks the origin. Lets a route answer a key
+   * outside a known pyramid before it charges the client's miss budget.
+   */
+  peek(dataset: string): Dataset | undefined {
+    if (dataset.length > DZI_VIEW_SUFFIX.length && dataset.endsWith(DZI_VIEW_SUFFIX)) {
+      const base = this.peek(dataset.slice(0, -DZI_VIEW_SUFFIX.length));
+      return base && this.views.get(base);
+    }
+    const hit = this.cache.peek(dataset);
+    if (!hit || hit.generation !== this.o.generation(dataset)) return undefined;
+    if (hit.expiresAt !== undefined && this.now() >= hit.expiresAt) return undefined;
+    return hit.value;
+  }
+
   /** The dataset (cached per generation). Rejects with BAD_ARCHIVE / BAD_DESCRIPTOR / UNSUPPORTED for unreadable ones. */
   resolve(dataset: string, signal: AbortSignal): Promise<Dataset> {
     if (dataset.length > DZI_VIEW_SUFFIX.length && dataset.endsWith(DZI_VIEW_SUFFIX)) {
@@ -99,6 +117,7 @@ export class DatasetResolver {
     entry.promise = this.discover(dataset).then(
       (r) => {
         if (r.provisional) retry();
+        entry.value = r.dataset;
         return r.dataset;
       },
       (e: unknown) => {

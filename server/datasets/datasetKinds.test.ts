@@ -110,6 +110,47 @@ describe('z/x/y tree with our manifest.json: the pyramid is known', () => {
     expect(s.server.context.tiles.refused).toBe(105);
   });
 
+  it("a key outside the known pyramid is a 404 (null in a batch), never a 429, once the client's miss budget is spent", async () => {
+    const t = Date.now();
+    const s = await start(tilerTree('mine'), {
+      config: { missBudgetPerSec: 1, missBudgetBurst: 2 },
+      deps: { now: () => t }, // a still clock: the budget does not refill during the test
+    });
+    // Two cold tiles spend the burst (the first also finds the dataset).
+    expect((await get('/api/tiles/mine/2/0/0.jpg')).status).toBe(200);
+    expect((await get('/api/tiles/mine/2/1/0.jpg')).status).toBe(200);
+    const cold = await get('/api/tiles/mine/2/2/0.jpg');
+    expect([cold.status, cold.json().error.code]).toEqual([429, 'RATE_LIMITED']);
+    const before = s.server.context.guard.refused;
+    for (const k of ['9/0/0', '2/0/2', '2/3/2', '1/1/1']) {
+      const r = await get(`/api/tiles/mine/${k}.jpg`);
+      expect([r.status, r.json().error.code, k]).toEqual([404, 'NOT_FOUND', k]);
+    }
+    const b = await fetch(`${s.serverUrl}/api/tiles/mine/batch`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ tiles: ['9/0/0.jpg', '2/0/2.jpg', '2/3/1.jpg'] }),
+    });
+    const body = (await b.json()) as {
+      tiles: Record<string, string | null>;
+      errors?: Record<string, { code: string }>;
+    };
+    expect([
+      body.tiles['9/0/0.jpg'],
+      body.tiles['2/0/2.jpg'],
+      body.errors?.['9/0/0.jpg'],
+      body.errors?.['2/0/2.jpg'],
+    ]).toEqual([null, null, undefined, undefined]);
+    // The one in-pyramid cold key of the batch still meets the spent budget.
+    expect(body.errors?.['2/3/1.jpg']?.code).toBe('RATE_LIMITED');
+    expect(s.server.context.guard.refused - before).toBe(1);
+    expect(
+      requestsFor(s.origin, 'mine/')
+        .map((r) => r.key)
+        .sort(),
+    ).toEqual(['mine/2/0/0.jpg', 'mine/2/1/0.jpg', 'mine/manifest.json'].sort());
+  });
+
   it('fetches the known format only: 8 tiles asked as .png cost 8 origin GETs of the .jpg', async () => {
     const files = tilerTree('mine');
     const s = await start(files);

@@ -80,7 +80,10 @@ export async function batchRoute(
       const cacheKey = `${dataset}/${item.key}`;
       const hit = ctx.tiles.lookup(cacheKey);
       let result: TileResult;
+      // Outside a known pyramid: missing at no origin cost, so no budget token is taken.
+      const outside = hit === undefined ? ctx.tiles.knownMissing(dataset, item.coord) : undefined;
       if (hit !== undefined) result = { entry: hit, source: 'memory-cache' };
+      else if (outside) result = outside;
       else {
         const refused = ticket.take();
         if (refused !== undefined) return { item, error: refused };

@@ -102,6 +102,9 @@ export function tileRoute(req: IncomingMessage, res: ServerResponse, ctx: Server
     // A remembered 404 (negative entry): answered without touching the origin.
     throw notFound(rest, 'memory-cache', hit.generation, res);
   }
+  // Outside a known pyramid: a 404 that costs the origin nothing, so no budget token either.
+  const outside = ctx.tiles.knownMissing(dataset, coord);
+  if (outside) throw notFound(rest, outside.source, outside.entry.generation, res);
   // A cold tile: charged to its client's miss budget (429 + Retry-After when spent).
   const ticket = ctx.guard.ticket(req);
   const refused = ticket.take();

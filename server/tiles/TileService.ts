@@ -293,6 +293,20 @@ export class TileService {
     return e;
   }
 
+  /**
+   * A missing answer when `dataset` is already known and `coord` lies outside
+   * its pyramid: a 404 the route can answer at once, before the client's miss budget is
+   * charged (an out-of-pyramid key is never a 429). Counted as refused. An
+   * unknown dataset gives undefined: finding it asks the origin, so it is a miss.
+   */
+  knownMissing(dataset: string, coord: TileCoord): TileResult | undefined {
+    const ds = this.datasets.peek(dataset);
+    if (ds === undefined || this.inPyramid(ds, coord)) return undefined;
+    this.refused++;
+    const generation = this.o.cache.generation(dataset);
+    return { entry: this.entry(null, 'application/json', generation), source: 'memory-cache' };
+  }
+
   private inPyramid(ds: Dataset, coord: TileCoord): boolean {
     if (!ds.contains(coord)) return false;
     return ds.info.format === undefined || isVectorExt(coord.ext) === ds.info.vector || coord.ext === 'dds';
