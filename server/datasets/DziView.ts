@@ -10,7 +10,8 @@ export const DZI_VIEW_SUFFIX = '_files';
  * undefined (vector, or a tree without manifest.json: its size is unknown).
  * A DZI dataset keeps its own; a tree's size is its deepest level's padded
  * tile grid (our tiler pads edge tiles, so every deepest tile is whole);
- * a PMTiles raster is the square web-mercator world at its max zoom.
+ * a PMTiles raster is its metadata's deepest grid (our tiler writes one),
+ * else the square web-mercator world at its max zoom.
  */
 export function dziDescriptorOf(ds: Dataset): DziDescriptor | undefined {
   const i = ds.info;

@@ -19,6 +19,7 @@ import {
   type DatasetInfo,
   type DatasetTile,
   extentContains,
+  type LevelExtent,
   unknownInfo,
 } from './Dataset.js';
 import { EngineSource } from './EngineSource.js';
@@ -38,6 +39,32 @@ const TYPES: Partial<Record<TileType, { format: DatasetFormat; contentType: stri
   [TileType.Webp]: { format: 'webp', contentType: 'image/webp' },
   [TileType.Avif]: { format: 'avif', contentType: 'image/avif' },
 };
+
+const isInt = (v: unknown, min: number, max: number): v is number =>
+  typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max;
+
+/**
+ * Per-level grids from the metadata `levels` our tiler writes (packPmtiles):
+ * every zoom of the header's range once, `cols, rows <= 2^z`. Anything else
+ * (absent, partial, out of range) is ignored: every `x, y < 2^z` may exist.
+ */
+function levelsFrom(v: unknown, h: Header): Map<number, LevelExtent> | undefined {
+  if (!Array.isArray(v) || v.length !== h.maxZoom - h.minZoom + 1) return undefined;
+  const out = new Map<number, LevelExtent>();
+  for (const l of v as Record<string, unknown>[]) {
+    const z = l?.z;
+    if (!isInt(z, h.minZoom, h.maxZoom) || out.has(z)) return undefined;
+    if (!isInt(l.cols, 1, 2 ** z) || !isInt(l.rows, 1, 2 ** z)) return undefined;
+    const px = 2 ** 30;
+    out.set(z, {
+      z,
+      cols: l.cols,
+      rows: l.rows,
+      ...(isInt(l.width, 1, px) && isInt(l.height, 1, px) ? { width: l.width, height: l.height } : {}),
+    });
+  }
+  return out;
+}
 
 /** The package throws plain Errors (bad magic, varints, depth) and RangeErrors on short data. */
 function asArchiveError(e: unknown, key: string): unknown {
@@ -144,9 +171,17 @@ export class PmtilesDataset implements Dataset {
     // PMTiles has no tile size field; ours (and many tools) put one in the metadata, usually inside
     // the bytes already read (then free). A missing or unreadable one leaves it unknown.
     if (header.jsonMetadataOffset + header.jsonMetadataLength <= head.data.byteLength) {
-      const size = (await ds.metadata().catch(() => ({}) as Record<string, unknown>)).tileSize;
+      const meta = await ds.metadata().catch(() => ({}) as Record<string, unknown>);
+      const size = meta.tileSize;
       if (typeof size === 'number' && Number.isInteger(size) && size >= 16 && size <= 4096)
         ds.info.tileSize = size;
+      const levels = levelsFrom(meta.levels, header);
+      if (levels) {
+        ds.info.levels = levels;
+        const deepest = levels.get(header.maxZoom);
+        ds.info.width = deepest?.width;
+        ds.info.height = deepest?.height;
+      }
     }
     return ds;
   }

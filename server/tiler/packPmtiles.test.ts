@@ -53,6 +53,21 @@ describe('packPmtiles (tile --format pmtiles)', () => {
       const r = await fetch(`${stack.serverUrl}/api/tiles/packed/${k}.jpg`);
       expect([r.status, r.headers.get('content-type')]).toEqual([200, 'image/jpeg']);
       expect(Buffer.from(await r.arrayBuffer()).equals(bytes)).toBe(true);
+      // 700x300: the metadata's per-level grids know the rows past the bottom; no directory or tile read for them.
+      const deepest = manifest.levels.at(-1)!;
+      const reads = stack.origin.count('packed.pmtiles');
+      const refused = stack.server.context.tiles.refused;
+      for (const k of [
+        `${deepest.z}/0/${deepest.rows}`,
+        `${deepest.z}/${deepest.cols - 1}/${2 ** deepest.z - 1}`,
+      ]) {
+        expect((await fetch(`${stack.serverUrl}/api/tiles/packed/${k}.jpg`)).status, k).toBe(404);
+      }
+      expect(stack.origin.count('packed.pmtiles')).toBe(reads);
+      expect(stack.server.context.tiles.refused - refused).toBe(2); // answered as outside the pyramid
+      // The Deep Zoom view is the image's real size, not the square world.
+      const dzi = await (await fetch(`${stack.serverUrl}/api/tiles/packed.dzi`)).text();
+      expect(dzi).toMatch(new RegExp(`Width="${deepest.cols * 256}" Height="${deepest.rows * 256}"`));
     } finally {
       await stack.close();
     }

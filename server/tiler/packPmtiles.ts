@@ -10,7 +10,7 @@ const TYPE = { jpg: TileType.Jpeg, png: TileType.Png, webp: TileType.Webp } as c
  * Packs a tree the tiler wrote (`dir/{z}/{x}/{y}.{format}` + manifest.json)
  * into `<dir>.pmtiles` beside it (written under a temporary name, then
  * renamed), and removes the tree: the server finds `<dataset>.pmtiles` first.
- * The manifest travels in the archive's metadata (`tileSize`, image size).
+ * The manifest travels in the archive's metadata (`tileSize`, image size, per-level grids).
  */
 export async function packPmtiles(dir: string, manifest: DatasetManifest): Promise<string> {
   const tiles: PmtilesInputTile[] = [];
@@ -33,6 +33,8 @@ export async function packPmtiles(dir: string, manifest: DatasetManifest): Promi
       tileSize: manifest.tileSize,
       width: manifest.width,
       height: manifest.height,
+      // Per-level grids: the server answers keys past a non-square image's edge without a directory read.
+      levels: manifest.levels.map(({ z, width, height, cols, rows }) => ({ z, width, height, cols, rows })),
       generator: manifest.generator,
     },
   });
