@@ -478,6 +478,12 @@ export class BrowserLane {
         tabs_dom_nodes: nodes,
         sw_memory_tier_mb: (s?.memory_bytes ?? 0) / 2 ** 20,
         sw_cache_size: s?.cache_size ?? 0,
+        // Whether the worker keeps persisting and prefetching (the leak's signature was both stopping).
+        sw_cache_mb: (s?.bytes ?? 0) / 2 ** 20,
+        sw_prefetched: s?.prefetched ?? 0,
+        sw_evictions: s?.evictions ?? 0,
+        sw_write_timeouts: s?.write_timeouts ?? 0,
+        sw_requests: s?.total_requests ?? 0,
       });
     if (this.probe && !this.stopping && now - this.lastDump > DUMP_MS) {
       this.lastDump = now;

@@ -214,7 +214,7 @@ function browserRows(b: BrowserTally | undefined): string[] {
     `| browser: worker prefetched / prefetch_used (skipped) | ${v(e?.prefetched)} / ${v(e?.prefetch_used)} (${v(e?.prefetch_skipped)}) | used > 0 |`,
     `| browser: worker cache hits, memory / Cache Storage (coalesced) | ${v(e?.memory_hits)} / ${v(e?.cache_storage_hits)} (${v(e?.coalesced)}) | – |`,
     `| browser: worker batches (tiles, largest) / batch failures / single fetches | ${v(e?.batches)} (${v(e?.batch_tiles)}, ${v(e?.batch_max)}) / ${v(e?.batch_failures)} / ${v(e?.network_fetches)} | – |`,
-    `| browser: worker fallbacks / quota errors / evictions | ${v(e?.fallbacks)} / ${v(e?.quota_errors)} / ${v(e?.evictions)} | – |`,
+    `| browser: worker fallbacks / quota errors / write timeouts / evictions | ${v(e?.fallbacks)} / ${v(e?.quota_errors)} / ${v(e?.write_timeouts)} / ${v(e?.evictions)} | – |`,
     `| browser: video range reads ok / failed / wrong (worker video chunk hits / fetches) | ${b.video.ok} / ${b.video.failed} / ${b.video.wrong} (${v(e?.video_chunk_hits)} / ${v(e?.video_chunk_fetches)}) | wrong 0 |`,
     `| browser: \`<video>\` seeks in a real clip: asked / seeked / timed out (15 s) / media errors | ${
       b.seek.playable

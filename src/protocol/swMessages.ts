@@ -83,6 +83,8 @@ export interface SwStats {
   prefetch_skipped: number;
   evictions: number;
   quota_errors: number;
+  /** Write-behind groups whose persistent write missed its deadline (their `waitUntil` settled anyway; the tiles stay in memory). */
+  write_timeouts: number;
   /** Requests answered by plain fetch after an internal failure. */
   fallbacks: number;
   /** Entries and bytes in the persistent cache (Cache Storage bodies indexed in IndexedDB). */

@@ -49,6 +49,28 @@ describe('CacheIndex', () => {
     expect(await idx.get('a')).toBeDefined();
   });
 
+  it('a URL listed twice in one putMany counts once (the last), so eviction can bring the total to 0', async () => {
+    const idx = await fresh(() => 1);
+    expect(await idx.putMany([entry('a', 100), entry('b', 50), entry('a', 120)])).toBe(170);
+    expect(await idx.count()).toBe(2);
+    expect((await idx.get('a'))?.bytes).toBe(120);
+    expect((await idx.evictTo(0)).sort()).toEqual(['a', 'b']);
+    expect(await idx.totalBytes()).toBe(0);
+  });
+
+  it('a total no record backs (left by an older version) is reset when eviction takes every entry', async () => {
+    const name = `test-index-${n++}`;
+    const idx = await CacheIndex.open(name, () => 1);
+    open.push(idx);
+    await idx.putMany([entry('a', 100)]);
+    // What the duplicate-URL drift left on disk: 10 000 bytes counted, 100 real.
+    const raw = await openDB(name, 1);
+    await raw.put('meta', { k: 'totalBytes', v: 10_000 });
+    raw.close();
+    expect(await idx.evictTo(900)).toEqual(['a']);
+    expect(await idx.totalBytes()).toBe(0);
+  });
+
   it('the total survives a reopen (nothing only in memory)', async () => {
     const name = `test-index-reopen-${n++}`;
     const a = await CacheIndex.open(name);

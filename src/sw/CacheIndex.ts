@@ -143,8 +143,14 @@ export class CacheIndex {
     );
   }
 
-  /** Adds or replaces many entries in one transaction; returns the new byte total. Atomic like `put`. */
-  putMany(list: Array<Omit<IndexEntry, 'lastAccess'>>): Promise<number> {
+  /**
+   * Adds or replaces many entries in one transaction; returns the new byte
+   * total. Atomic like `put`. A URL listed twice counts once (the last one):
+   * every old size is read before the writes, so a repeat would add its bytes
+   * to the total twice, a drift no eviction can take back.
+   */
+  putMany(all: Array<Omit<IndexEntry, 'lastAccess'>>): Promise<number> {
+    const list = [...new Map(all.map((e) => [e.url, e])).values()];
     const tx: WriteTx = this.db.transaction(['entries', 'meta'], 'readwrite');
     return committed(
       tx,
@@ -216,6 +222,8 @@ export class CacheIndex {
           await cursor.delete();
           cursor = await cursor.continue();
         }
+        // Every entry is gone: the true total is 0, whatever an older version's drift left in it.
+        if (!cursor) total = 0;
         await meta.put({ k: TOTAL, v: Math.max(0, total) });
         return gone;
       })(),

@@ -1,3 +1,4 @@
+import { withDeadline } from '../async/withDeadline.js';
 import { type CacheIndex, type IndexEntry, isQuotaError } from './CacheIndex.js';
 import { IndexGate, type IndexGateOptions } from './IndexGate.js';
 import type { StoredTile } from './MemoryTier.js';
@@ -16,6 +17,14 @@ export interface PersistentTierOptions extends IndexGateOptions {
   /** Byte budget of the persistent cache (resolved once, lazily). */
   budget: () => Promise<number>;
   counters: SwCounters;
+  /**
+   * Longest wait for one storage call off the response path (a Cache Storage
+   * open, put or delete, an index transaction, an eviction pass; ms, default
+   * 10 s). Neither API takes an AbortSignal, so a call that never settles is
+   * abandoned at its deadline instead of holding the write (and every fetch
+   * event waiting on it) forever.
+   */
+  storageOpMs?: number;
 }
 
 /** One body to persist, with its index record's fields. */
@@ -40,6 +49,10 @@ export class PersistentTier {
   readonly index: IndexGate;
   #cache: Promise<BodyCache> | undefined;
   #evicting: Promise<void> | undefined;
+  /** URLs whose body a write is putting right now (with how many writes)... */
+  readonly #writing = new Map<string, number>();
+  /** ...and those of them whose index record an eviction or clear took meanwhile. */
+  readonly #lost = new Set<string>();
 
   constructor(private readonly o: PersistentTierOptions) {
     this.index = new IndexGate(o);
@@ -48,11 +61,21 @@ export class PersistentTier {
   }
 
   #bodies(): Promise<BodyCache> {
-    this.#cache ??= this.o.openCache().catch((e: unknown) => {
+    this.#cache ??= this.#bounded(this.o.openCache(), 'Cache Storage open').catch((e: unknown) => {
       this.#cache = undefined;
       throw e;
     });
     return this.#cache;
+  }
+
+  #bounded<T>(p: Promise<T>, what: string): Promise<T> {
+    return withDeadline(p, this.o.storageOpMs ?? 10_000, what);
+  }
+
+  /** Index records that an eviction or clear removed: a body being put for one of them must not stay. */
+  #took(gone: string[]): void {
+    this.index.forget(gone);
+    for (const u of gone) if (this.#writing.has(u)) this.#lost.add(u);
   }
 
   /** Cache Storage lookup; refreshes the entry's LRU position in the index. */
@@ -92,8 +115,9 @@ export class PersistentTier {
     return this.o.budget();
   }
 
+  /** Given to `waitUntil` like a write, so bounded like one. */
   async markUsed(url: string): Promise<boolean> {
-    return (await this.index.read()).markUsed(url);
+    return this.#bounded((await this.index.read()).markUsed(url), 'index write');
   }
 
   /**
@@ -101,7 +125,10 @@ export class PersistentTier {
    * letting visible tiles go first between bodies (`idle`). Best effort (the
    * page already has every tile): never rejects; quota failures are counted.
    */
-  async write(group: PendingWrite[], idle: () => Promise<void>): Promise<void> {
+  async write(all: PendingWrite[], idle: () => Promise<void>): Promise<void> {
+    // A URL queued twice (fetched again before its group was written) is written once, the last.
+    const group = [...new Map(all.map((g) => [g.url, g])).values()];
+    for (const g of group) this.#writing.set(g.url, (this.#writing.get(g.url) ?? 0) + 1);
     try {
       const index = await this.index.write();
       const cache = await this.#bodies();
@@ -121,11 +148,27 @@ export class PersistentTier {
         // A burst of visible tiles that starts mid-group goes first (bounded by maxDeferMs).
         await idle();
         total = await this.#putBody(cache, index, g.url, g.r, records[i]!, total).catch(() => total);
+        if (this.#lost.has(g.url)) {
+          // Its record was evicted (or cleared) while the body went in: take the body out too.
+          this.#lost.delete(g.url);
+          await this.#bounded(cache.delete(g.url), 'Cache Storage delete').catch(() => false);
+        }
       }
-      if (total > (await this.o.budget())) await this.evictSoon();
+      if (total > (await this.#bounded(this.o.budget(), 'storage budget'))) {
+        await this.#bounded(this.evictSoon(), 'eviction');
+      }
     } catch (e) {
       // A storage that cannot even be opened for lack of room is still counted.
       if (isQuotaError(e)) this.o.counters.inc('quota_errors');
+    } finally {
+      for (const g of group) {
+        const n = (this.#writing.get(g.url) ?? 1) - 1;
+        if (n > 0) this.#writing.set(g.url, n);
+        else {
+          this.#writing.delete(g.url);
+          this.#lost.delete(g.url);
+        }
+      }
     }
   }
 
@@ -136,15 +179,15 @@ export class PersistentTier {
    */
   async #putRecords(index: CacheIndex, records: Record[]): Promise<number | undefined> {
     try {
-      return await index.putMany(records);
+      return await this.#bounded(index.putMany(records), 'index write');
     } catch (e) {
       if (!isQuotaError(e)) throw e;
     }
     this.o.counters.inc('quota_errors');
     const bytes = records.reduce((n, r) => n + r.bytes, 0);
-    await this.#makeRoom(await index.totalBytes().catch(() => 0), bytes);
+    await this.#makeRoom(await this.#bounded(index.totalBytes(), 'index read').catch(() => 0), bytes);
     try {
-      return await index.putMany(records);
+      return await this.#bounded(index.putMany(records), 'index write');
     } catch (e2) {
       if (isQuotaError(e2)) this.o.counters.inc('quota_errors');
       return undefined;
@@ -160,7 +203,10 @@ export class PersistentTier {
   /** Removes a body that could not be persisted from index and bodies alike (best effort: no orphan either way). */
   async #drop(cache: BodyCache, index: CacheIndex, url: string): Promise<void> {
     this.index.forget([url]);
-    await Promise.all([index.delete(url).catch(() => {}), cache.delete(url).catch(() => false)]);
+    await Promise.all([
+      this.#bounded(index.delete(url), 'index delete').catch(() => {}),
+      this.#bounded(cache.delete(url), 'Cache Storage delete').catch(() => false),
+    ]);
   }
 
   async #putBody(
@@ -178,7 +224,7 @@ export class PersistentTier {
       return new Response(r.body as Uint8Array<ArrayBuffer>, { status: 200, headers: h });
     };
     try {
-      await cache.put(url, response());
+      await this.#bounded(cache.put(url, response()), 'Cache Storage put');
       return total;
     } catch (e) {
       if (!isQuotaError(e)) {
@@ -190,25 +236,34 @@ export class PersistentTier {
     await this.#makeRoom(total, r.body.byteLength);
     try {
       // The eviction may have taken this entry's own record: write it again (index first, as always).
-      const after = await index.put(record);
+      const after = await this.#bounded(index.put(record), 'index write');
       this.index.remember(url);
-      await cache.put(url, response());
+      // Its record is back: an eviction from here on takes the body too (and marks it lost again).
+      this.#lost.delete(url);
+      await this.#bounded(cache.put(url, response()), 'Cache Storage put');
       return after;
     } catch (e2) {
       // Give up on persisting this one; the page already has its response.
       if (isQuotaError(e2)) this.o.counters.inc('quota_errors');
       await this.#drop(cache, index, url);
-      return index.totalBytes().catch(() => total);
+      return this.#bounded(index.totalBytes(), 'index read').catch(() => total);
     }
   }
 
-  /** One eviction pass at a time, down to 90% of the budget so it runs in batches, not per put. */
+  /**
+   * One eviction pass at a time, down to 90% of the budget so it runs in
+   * batches, not per put. Ends when under budget or when a batch evicts
+   * nothing (a total no record backs: looping on it would never end and
+   * hold every write that waits for this pass).
+   */
   evictSoon(): Promise<void> {
     this.#evicting ??= (async () => {
       try {
-        const budget = await this.o.budget();
+        const budget = await this.#bounded(this.o.budget(), 'storage budget');
         const index = await this.index.write();
-        while ((await index.totalBytes()) > budget) await this.#evictNow(budget * 0.9);
+        while ((await this.#bounded(index.totalBytes(), 'index read')) > budget) {
+          if ((await this.#evictNow(budget * 0.9)) === 0) break;
+        }
       } finally {
         this.#evicting = undefined;
       }
@@ -216,13 +271,17 @@ export class PersistentTier {
     return this.#evicting;
   }
 
-  async #evictNow(target: number): Promise<void> {
+  /** Evicts down to `target` bytes (one batch); returns how many entries went. */
+  async #evictNow(target: number): Promise<number> {
     const index = await this.index.write();
     const cache = await this.#bodies();
-    const gone = await index.evictTo(target);
-    this.index.forget(gone);
+    const gone = await this.#bounded(index.evictTo(target), 'eviction batch');
+    this.#took(gone);
     this.o.counters.inc('evictions', gone.length);
-    await Promise.all(gone.map((u) => cache.delete(u)));
+    await Promise.all(
+      gone.map((u) => this.#bounded(cache.delete(u), 'Cache Storage delete').catch(() => false)),
+    );
+    return gone.length;
   }
 
   /** Drops a dataset (all when undefined) from index and bodies, except entries of generation `keep`. */
@@ -230,7 +289,7 @@ export class PersistentTier {
     const index = await this.index.write();
     const cache = await this.#bodies();
     const gone = await index.deleteDataset(dataset, keep);
-    this.index.forget(gone);
+    this.#took(gone);
     await Promise.all(gone.map((u) => cache.delete(u)));
     return gone.length;
   }

@@ -26,6 +26,7 @@ export class SwCounters {
       prefetch_skipped: 0,
       evictions: 0,
       quota_errors: 0,
+      write_timeouts: 0,
       fallbacks: 0,
       cache_size: 0,
       bytes: 0,

@@ -21,6 +21,10 @@ export interface TileStoreOptions extends IndexGateOptions {
   busy?: () => boolean;
   /** ...but not past this long (ms; see `WriteBehindOptions.maxDeferMs`). */
   maxDeferMs?: number;
+  /** Deadline of one group's write (ms; see `WriteBehindOptions.maxWriteMs`); counted in `write_timeouts`. */
+  maxWriteMs?: number;
+  /** Deadline of one storage call in a write (ms; see `PersistentTierOptions.storageOpMs`). */
+  storageOpMs?: number;
 }
 
 /**
@@ -45,6 +49,8 @@ export class TileStore {
       groupSize: o.writeGroup,
       ...(o.busy ? { busy: o.busy } : {}),
       ...(o.maxDeferMs !== undefined ? { maxDeferMs: o.maxDeferMs } : {}),
+      ...(o.maxWriteMs !== undefined ? { maxWriteMs: o.maxWriteMs } : {}),
+      onTimeout: () => o.counters.inc('write_timeouts'),
     });
     this.video = new VideoStore(this.persistent, this.writes);
   }

@@ -1,3 +1,6 @@
+import { withDeadline } from '../async/withDeadline.js';
+import { isTileError } from '../protocol/errors.js';
+
 export interface WriteBehindOptions<T> {
   /** Writes one group; `idle` resolves when no visible tile is pending (bounded by maxDeferMs). */
   write(group: T[], idle: () => Promise<void>): Promise<void>;
@@ -13,9 +16,18 @@ export interface WriteBehindOptions<T> {
   busy?: () => boolean;
   /**
    * ...but a pending item's group starts at the latest this long after the
-   * item was added (ms), and `idle` inside the write waits at most as long again.
+   * item was added (ms), and the `idle` waits inside one group's write add up
+   * to at most as long again.
    */
   maxDeferMs?: number;
+  /**
+   * Deadline of one group's write (ms, default 15 s). Past it the group's
+   * promises settle anyway (`onTimeout` is called): each is some fetch
+   * event's `waitUntil`, and a write that never settles would keep every
+   * one of those events, with its request and response, alive.
+   */
+  maxWriteMs?: number;
+  onTimeout?: () => void;
 }
 
 /**
@@ -51,7 +63,11 @@ export class WriteBehind<T> {
     return done;
   }
 
-  /** Writes every pending item now. */
+  /**
+   * Writes every pending item now. Settles when the group is written or its
+   * `maxWriteMs` has passed (then rejects with DEADLINE_EXCEEDED); the items'
+   * own promises settle either way.
+   */
   async flush(): Promise<void> {
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
@@ -59,16 +75,30 @@ export class WriteBehind<T> {
     const signal = this.#flushed;
     this.#pending = [];
     this.#flushed = undefined;
+    // One idle budget per group: a write of 100 bodies waits maxDeferMs in all, not per body.
+    let idleUntil: number | undefined;
+    const idle = () => {
+      idleUntil ??= performance.now() + (this.o.maxDeferMs ?? 2000);
+      return this.#idle(idleUntil);
+    };
     try {
-      if (group.length > 0) await this.o.write(group, () => this.#idle());
+      if (group.length > 0) {
+        await withDeadline(
+          this.o.write(group, idle),
+          this.o.maxWriteMs ?? 15_000,
+          'write-behind group',
+        ).catch((e: unknown) => {
+          if (isTileError(e, 'DEADLINE_EXCEEDED')) this.o.onTimeout?.();
+          throw e;
+        });
+      }
     } finally {
       signal?.resolve();
     }
   }
 
-  /** Resolves once no visible tile is pending, or after maxDeferMs of waiting. */
-  async #idle(): Promise<void> {
-    const end = performance.now() + (this.o.maxDeferMs ?? 2000);
+  /** Resolves once no visible tile is pending, or at `end` (performance.now()). */
+  async #idle(end: number): Promise<void> {
     while (this.o.busy?.() && performance.now() < end) {
       await new Promise((r) => setTimeout(r, this.o.delayMs));
     }
