@@ -1,15 +1,14 @@
 // base64 decode throughput: Node (ours vs Buffer) and headless Chromium (ours vs
 // Uint8Array.fromBase64 vs atob + copy), 16 KiB and 1 MiB payloads.
 import { Buffer } from 'node:buffer';
-import { readFile } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
 import { build } from 'esbuild';
 import { chromium } from 'playwright-core';
 import { base64Backend, base64Decode } from '../../src/wasm/base64.js';
 import type { CodecModule } from '../../src/wasm/codecModule.js';
 import type { BenchContext } from '../types.js';
 import { f2, ratio, timeIt } from './measure.js';
+import { servePage } from './servePage.js';
 
 const SIZES = [16 * 1024, 1024 * 1024];
 
@@ -96,29 +95,11 @@ async function serve(root: string): Promise<{ server: Server; url: string }> {
     write: false,
     target: 'es2022',
   });
-  const files: Record<string, [string, Uint8Array | string]> = {
+  return servePage(root, {
     '/': ['text/html', '<!doctype html><script type="module" src="/page.js"></script>'],
     '/page.js': ['text/javascript', PAGE_SCRIPT],
     '/codecs.js': ['text/javascript', bundle.outputFiles[0]!.text],
-    '/build/codecs-simd.wasm': [
-      'application/wasm',
-      await readFile(`${root}/src/wasm/build/codecs-simd.wasm`),
-    ],
-    '/build/codecs-scalar.wasm': [
-      'application/wasm',
-      await readFile(`${root}/src/wasm/build/codecs-scalar.wasm`),
-    ],
-  };
-  const server = createServer((req, res) => {
-    const f = files[req.url ?? ''];
-    if (!f) {
-      res.writeHead(404).end();
-      return;
-    }
-    res.writeHead(200, { 'content-type': f[0] }).end(f[1]);
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/` };
 }
 
 export async function base64BrowserTable(ctx: BenchContext): Promise<string> {

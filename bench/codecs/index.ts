@@ -1,9 +1,11 @@
 // Codec benchmarks (bench/run.ts runs this): BC1 quality and speed against libsquish,
-// BC decode against dxt-js and decode-dxt, base64 in Node and Chromium, worker scaling.
+// BC decode against dxt-js and decode-dxt, base64 in Node and Chromium, the 64-tile JSON
+// batch on the mission path (Chromium), worker scaling.
 import { instantiateCodecModule } from '../../src/wasm/codecModule.js';
 import type { BenchContext } from '../types.js';
 import { base64BrowserTable, base64NodeTable } from './base64Bench.js';
 import { blockSection } from './blockBench.js';
+import { jsonBatchTable } from './jsonBatchBench.js';
 import { workerTable } from './workerBench.js';
 
 export default async function codecs(ctx: BenchContext): Promise<string> {
@@ -13,6 +15,7 @@ export default async function codecs(ctx: BenchContext): Promise<string> {
     await blockSection(ctx, mod),
     await base64NodeTable(ctx, mod),
     await base64BrowserTable(ctx),
+    await jsonBatchTable(ctx),
     await workerTable(ctx),
     'Method: every row is measured in the same process and run; images are the fixtures in ' +
       '`fixtures/images` decoded by sharp; PSNR is over R, G, B of the decoded result (our decoder, ' +

@@ -16,7 +16,11 @@ export interface JsonBatchOptions {
 }
 
 export interface JsonBatchResult {
-  /** Key (`z/x/y.ext`) to bytes, or null: missing, or failed when the key is also in `errors`. */
+  /**
+   * Key (`z/x/y.ext`) to bytes, or null: missing, or failed when the key is also in `errors`.
+   * The tiles of one answer may be views of one ArrayBuffer (one transfer, one allocation):
+   * read them through byteOffset/byteLength, or `slice()` the one you keep.
+   */
   tiles: Map<string, Uint8Array | null>;
   /**
    * Why a null tile failed (`code`, `message`, details such as `limit`):

@@ -128,6 +128,47 @@ for (const flavour of ['simd', 'scalar'] as const) {
       expect(got.tiles.get('1/0/0.jpg')).toEqual(a);
       expect(got.tiles.get('1/1/0.png')).toBeNull();
       expect(got.tiles.get('1/0/1.jpg')).toEqual(b);
+      // the small members are parsed on the same walk; absent ones stay undefined
+      expect(got.cacheStats).toEqual({ hits: [1, 2, { x: true }], rate: '31.0%', n: -1.5e3 });
+      expect(got.errors).toBeUndefined();
+    });
+
+    it('batch body: the wasm entry loop and the TS path hand over at escapes, odd spacing, odd keys and 300 entries', () => {
+      const tiles: Record<string, string | null> = {};
+      const want = new Map<string, Uint8Array | null>();
+      for (let i = 0; i < 300; i++) {
+        const key = i === 7 ? 'clé/é.jpg' : i === 9 ? `k"${i}` : `z/${i}.jpg`;
+        const v = i % 11 === 5 ? null : rand((i * 37) % 200, i + 10);
+        tiles[key] = v === null ? null : refBase64Encode(v);
+        want.set(key, v);
+      }
+      // an escaped value at 3 (and the escaped key at 9) fall back to the TS path mid-object;
+      // spacing around every token must not matter
+      const text = JSON.stringify({ tiles }, null, '\t')
+        .replace(tiles['z/3.jpg']!, tiles['z/3.jpg']!.replaceAll('/', '\\/'))
+        .replaceAll('": ', '" \n :\r ');
+      const got = decodeBatchJson(new TextEncoder().encode(text), mod);
+      expect([...got.tiles.keys()]).toEqual([...want.keys()]);
+      for (const [k, v] of want) expect(got.tiles.get(k)).toEqual(v);
+      // a bad separator right after an entry the loop took, and a bad value it left
+      for (const bad of [
+        '{"tiles":{"a":null "b":null}}',
+        '{"tiles":{"a":"QUJD";}}',
+        '{"tiles":{"a":nul}}',
+        '{"tiles":{"a":"QUJD"',
+      ]) {
+        expect(codeOf(() => decodeBatchJson(new TextEncoder().encode(bad), mod)).code).toBe('BAD_FRAME');
+      }
+      const bad = '{"tiles":{"a":null,"b":"QU=D"}}';
+      const e = (() => {
+        try {
+          decodeBatchJson(new TextEncoder().encode(bad), mod);
+        } catch (err) {
+          return err;
+        }
+        return undefined;
+      })();
+      expect(isTileError(e, 'BAD_BASE64') && e.details).toMatchObject({ key: 'b', offset: bad.indexOf('=') });
     });
 
     it('reports bad base64 in a batch body with its absolute offset and key, and malformed JSON', () => {

@@ -30,6 +30,9 @@ export interface CodecExports {
   encodeBC1(src: number, width: number, height: number, dst: number, high: number, alphaMode: number): void;
   encodeBC3(src: number, width: number, height: number, dst: number, high: number): void;
   downsample(src: number, width: number, height: number, dst: number): void;
+  jsonTiles(p: number, end: number, dst: number, tab: number, max: number): number;
+  jsonTilesPos: WasmGlobal;
+  jsonTilesState: WasmGlobal;
 }
 
 export type CodecFlavour = 'simd' | 'scalar';

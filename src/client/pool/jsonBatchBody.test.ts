@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { isTileError } from '../../protocol/errors.js';
-import { decodeJsonBatchBody, extractCacheStats, extractErrors } from './jsonBatchBody.js';
+import { decodeJsonBatchBody } from './jsonBatchBody.js';
+import { loadJsonBatchDecoder } from './wasmCodecs.js';
 
 const b64 = (ascii: Uint8Array) =>
   new Uint8Array(Buffer.from(Buffer.from(ascii).toString('latin1'), 'base64'));
@@ -60,16 +61,21 @@ describe('decodeJsonBatchBody', () => {
   });
 });
 
-describe('extractCacheStats', () => {
-  it('finds the cache_stats object after the tiles, braces inside strings included', () => {
+describe('cache_stats through the codec fast path', () => {
+  it('is the object after the tiles, braces inside strings included', async () => {
+    const fast = await loadJsonBatchDecoder();
     const stats = { hit_rate: '31.0%', weird: 'a } { " string', nested: { a: [1, 2] } };
     const body = enc(JSON.stringify({ tiles: { '0/0/0.jpg': 'QUJD' }, cache_stats: stats }));
-    expect(extractCacheStats(body)).toEqual(stats);
+    expect(fast(body).cacheStats).toEqual(stats);
+    expect(decodeJsonBatchBody(body, b64).cacheStats).toEqual(stats);
   });
 
-  it('is undefined when absent or truncated', () => {
-    expect(extractCacheStats(enc('{"tiles": {}}'))).toBeUndefined();
-    expect(extractCacheStats(enc('{"tiles": {}, "cache_stats": {"a": 1'))).toBeUndefined();
+  it('is undefined when absent, and a truncated body is BAD_FRAME', async () => {
+    const fast = await loadJsonBatchDecoder();
+    expect(fast(enc('{"tiles": {}}')).cacheStats).toBeUndefined();
+    expect(() => fast(enc('{"tiles": {}, "cache_stats": {"a": 1'))).toThrow(
+      expect.objectContaining({ code: 'BAD_FRAME' }),
+    );
   });
 });
 
@@ -88,17 +94,19 @@ describe('the errors map of a JSON batch', () => {
     }),
   );
 
-  it('is read by both decoders: well-formed entries with their details, the rest dropped', () => {
+  it('is read by both decoders: well-formed entries with their details, the rest dropped', async () => {
+    const fast = await loadJsonBatchDecoder();
     const want = { '1/1/0.jpg': { code: 'BATCH_TOO_LARGE', message: 'batch over {"limit"}', limit: 4 } };
     expect(decodeJsonBatchBody(body, b64).errors).toEqual(want);
-    expect(extractErrors(body)).toEqual(want);
+    expect(fast(body).errors).toEqual(want);
     // a null without an entry is a missing tile
     expect(decodeJsonBatchBody(body, b64).tiles['1/1/1.jpg']).toBeNull();
   });
 
-  it('is empty when the server sent none', () => {
+  it('is empty when the server sent none', async () => {
+    const fast = await loadJsonBatchDecoder();
     const plain = enc('{"tiles": {"1/0/0.jpg": null}, "cache_stats": {}}');
     expect(decodeJsonBatchBody(plain, b64).errors).toEqual({});
-    expect(extractErrors(plain)).toEqual({});
+    expect(fast(plain).errors).toEqual({});
   });
 });

@@ -1,11 +1,6 @@
 import { TileError } from '../../protocol/errors.js';
 import type { WorkerCodecs } from './decodeInWorker.js';
-import {
-  type DecodedJsonBatch,
-  decodeJsonBatchBody,
-  extractCacheStats,
-  extractErrors,
-} from './jsonBatchBody.js';
+import { type DecodedJsonBatch, decodeJsonBatchBody, tileErrors } from './jsonBatchBody.js';
 import type { BlockLevel } from './types.js';
 
 // Loaded on first use: a page that only decodes JPEGs never fetches the .wasm.
@@ -46,13 +41,8 @@ export async function loadJsonBatchDecoder(): Promise<(body: Uint8Array) => Deco
     const m = await wasm();
     await m.initCodecs();
     return (body) => {
-      const { tiles } = m.decodeBatchJson(body);
-      return {
-        tiles: Object.fromEntries(tiles),
-        errors: extractErrors(body),
-        cacheStats: extractCacheStats(body),
-        bytes: body.length,
-      };
+      const { tiles, errors, cacheStats } = m.decodeBatchJson(body);
+      return { tiles: Object.fromEntries(tiles), errors: tileErrors(errors), cacheStats, bytes: body.length };
     };
   } catch {
     return (body) => decodeJsonBatchBody(body, plainBase64);

@@ -9,3 +9,4 @@ export function scratchBase(): usize {
 export { decodeBC1, decodeBC3 } from './bcDecode';
 export { encodeBC1, encodeBC3 } from './bcEncode';
 export { downsample } from './downsample';
+export { jsonTiles, jsonTilesPos, jsonTilesState } from './jsonTiles';
