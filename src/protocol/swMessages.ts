@@ -78,9 +78,20 @@ export interface SwStats {
   network_fetches: number;
   batch_failures: number;
   not_found: number;
+  /** Page requests that aborted before their answer (the tile left the view). */
+  aborted: number;
+  /** Tiles the prefetcher fetched (each fetch once) and their bytes. */
   prefetched: number;
+  prefetch_bytes: number;
+  /** Of those, tiles a page request was then served (each once, whichever tier served it), and their bytes. */
   prefetch_used: number;
+  prefetch_used_bytes: number;
+  /** `prefetch_bytes - prefetch_used_bytes`: spent on tiles no page asked for (yet). */
+  prefetch_unused_bytes: number;
+  /** Prefetch targets already cached when their turn came (no fetch). */
   prefetch_skipped: number;
+  /** Prefetch targets dropped (queued) or aborted (in flight) because the view moved on or the tile was aborted. */
+  prefetch_cancelled: number;
   evictions: number;
   quota_errors: number;
   /** Write-behind groups whose persistent write missed its deadline (their `waitUntil` settled anyway; the tiles stay in memory). */

@@ -1,5 +1,5 @@
-import { describe, expect, it, vi } from 'vitest';
-import { neighbours, Prefetcher, type PrefetcherOptions, type PrefetchTask } from './Prefetcher.js';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { Prefetcher, type PrefetcherOptions, type PrefetchTask } from './Prefetcher.js';
 
 const task = (i: number): PrefetchTask => ({
   url: `u${i}`,
@@ -8,8 +8,11 @@ const task = (i: number): PrefetchTask => ({
   batchUrl: 'b',
 });
 
-function make(extra: Partial<PrefetcherOptions>) {
+/** A prefetcher whose runs wait until the test settles them (or their signal aborts). */
+function make(extra: Partial<PrefetcherOptions> = {}) {
   const ran: string[] = [];
+  const aborted: string[] = [];
+  const pending = new Map<string, () => void>();
   const p = new Prefetcher({
     enabled: true,
     maxInFlight: 2,
@@ -17,76 +20,115 @@ function make(extra: Partial<PrefetcherOptions>) {
     maxQueue: 100,
     busy: () => false,
     saveData: () => false,
-    run: async (t) => {
-      ran.push(t.url);
-      return true;
-    },
+    run: (t, signal) =>
+      new Promise<boolean>((resolve, reject) => {
+        ran.push(t.url);
+        pending.set(t.url, () => resolve(true));
+        signal.addEventListener('abort', () => {
+          aborted.push(t.url);
+          reject(new Error('aborted'));
+        });
+      }),
     pauseMs: 1,
+    now: () => Date.now(),
     ...extra,
   });
-  return { p, ran };
+  const finish = async (url: string) => {
+    pending.get(url)?.();
+    pending.delete(url);
+    await vi.advanceTimersByTimeAsync(0);
+  };
+  return { p, ran, aborted, finish };
 }
 
-describe('neighbours', () => {
-  it('gives the same-zoom ring and the parent, clipped to the level', () => {
-    const n = neighbours({ z: 2, x: 0, y: 1, ext: 'jpg' }, 1, true);
-    expect(n.map((c) => `${c.z}/${c.x}/${c.y}`).sort()).toEqual(
-      ['2/0/0', '2/1/0', '2/1/1', '2/0/2', '2/1/2', '1/0/0'].sort(),
-    );
-    expect(neighbours({ z: 0, x: 0, y: 0, ext: 'jpg' }, 1, true)).toEqual([]);
-  });
+beforeEach(() => {
+  vi.useFakeTimers();
+});
+afterEach(() => {
+  vi.useRealTimers();
 });
 
 describe('Prefetcher', () => {
   it('never runs more than maxInFlight at once', async () => {
-    let running = 0;
-    let peak = 0;
-    const { p } = make({
-      run: async () => {
-        running++;
-        peak = Math.max(peak, running);
-        await new Promise((r) => setTimeout(r, 5));
-        running--;
-        return true;
-      },
-    });
-    p.add(Array.from({ length: 10 }, (_, i) => task(i)));
-    await vi.waitFor(() => expect(p.queued + p.running).toBe(0), { timeout: 10_000 });
-    expect(peak).toBe(2);
+    const { p, ran, finish } = make();
+    p.add(Array.from({ length: 5 }, (_, i) => task(i)));
+    expect(ran).toHaveLength(2);
+    expect(p.active).toBe(2);
+    await finish(ran[0]!);
+    expect(ran).toHaveLength(3);
+    expect(p.active).toBe(2);
+    for (let i = 0; i < 5 && ran.length > 0; i++) for (const u of [...ran]) await finish(u);
+    expect(ran).toHaveLength(5);
+    expect(p.queued + p.active).toBe(0);
   });
 
   it('waits while visible tiles are busy', async () => {
     let busy = true;
     const { p, ran } = make({ busy: () => busy });
     p.add([task(1)]);
-    await new Promise((r) => setTimeout(r, 20));
+    await vi.advanceTimersByTimeAsync(50);
     expect(ran).toEqual([]);
     busy = false;
-    await vi.waitFor(() => expect(ran).toEqual(['u1']), { timeout: 10_000 });
+    await vi.advanceTimersByTimeAsync(1);
+    expect(ran).toEqual(['u1']);
   });
 
   it('keeps to the per-second cap', async () => {
-    let t = 0;
-    const { p, ran } = make({ perSecond: 3, maxInFlight: 100, now: () => t });
+    const { p, ran } = make({ perSecond: 3, maxInFlight: 100 });
     p.add(Array.from({ length: 10 }, (_, i) => task(i)));
-    await new Promise((r) => setTimeout(r, 10));
+    await vi.advanceTimersByTimeAsync(10);
     expect(ran).toHaveLength(3);
-    t = 1000;
-    await vi.waitFor(() => expect(ran).toHaveLength(6), { timeout: 10_000 });
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(ran).toHaveLength(6);
     p.cancel();
   });
 
   it('prefetches nothing under Save-Data', () => {
     const { p, ran } = make({ saveData: () => true });
     expect(p.add([task(1)])).toBe(0);
+    expect(p.replace([task(2)])).toBe(0);
     expect(ran).toEqual([]);
   });
 
   it('runs the newest targets first and bounds its queue', async () => {
-    const { p, ran } = make({ maxInFlight: 1, maxQueue: 3, busy: () => false });
+    const { p, ran, finish } = make({ maxInFlight: 1, maxQueue: 3 });
     p.add([task(1)]); // starts at once
     p.add([task(2), task(3), task(4), task(5)]); // u2 falls out of the queue of 3
-    await vi.waitFor(() => expect(ran).toHaveLength(4), { timeout: 10_000 });
+    for (let i = 0; i < 4; i++) await finish(ran[ran.length - 1]!);
     expect(ran).toEqual(['u1', 'u5', 'u4', 'u3']);
+  });
+
+  it('replace runs a plan best first and cancels the planned targets it no longer holds', async () => {
+    const { p, ran, aborted } = make({ maxInFlight: 2 });
+    p.replace([task(1), task(2), task(3), task(4)]);
+    expect(ran).toEqual(['u1', 'u2']);
+    // The view moved on: u2 (in flight) and u4 (queued) are no longer wanted, u1 and u3 still are.
+    expect(p.replace([task(3), task(1), task(5)])).toBe(2);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(aborted).toEqual(['u2']);
+    expect(ran).toEqual(['u1', 'u2', 'u3']);
+    expect(p.queued).toBe(1); // u5; u1 keeps running, not queued twice
+  });
+
+  it('replace leaves page-asked targets alone', async () => {
+    const { p, ran, aborted } = make({ maxInFlight: 1 });
+    p.add([task(1), task(2)]);
+    expect(p.replace([task(9)])).toBe(0);
+    expect(aborted).toEqual([]);
+    expect(ran).toEqual(['u2']);
+    expect(p.queued).toBe(2); // u1 and u9
+  });
+
+  it('drop takes a target out of the queue or aborts it in flight', async () => {
+    const { p, ran, aborted } = make({ maxInFlight: 1 });
+    p.add([task(1), task(2)]);
+    expect(ran).toEqual(['u2']);
+    expect(p.drop('u1')).toBe(true);
+    expect(p.drop('u2')).toBe(true);
+    expect(p.drop('u3')).toBe(false);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(aborted).toEqual(['u2']);
+    expect(ran).toEqual(['u2']);
+    expect(p.queued + p.active).toBe(0);
   });
 });

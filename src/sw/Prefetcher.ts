@@ -1,5 +1,3 @@
-import type { TileCoord } from '../protocol/tileKey.js';
-
 /** A tile to prefetch: its URL (the cache key) and what the batcher needs. */
 export interface PrefetchTask {
   url: string;
@@ -24,22 +22,6 @@ export interface PrefetcherOptions {
   pauseMs?: number;
 }
 
-/** Same-zoom neighbours within `ring` of a tile, then its parent; clipped to the level. */
-export function neighbours(c: TileCoord, ring: number, parent: boolean): TileCoord[] {
-  const out: TileCoord[] = [];
-  const n = 2 ** c.z;
-  for (let dy = -ring; dy <= ring; dy++) {
-    for (let dx = -ring; dx <= ring; dx++) {
-      if (dx === 0 && dy === 0) continue;
-      const x = c.x + dx;
-      const y = c.y + dy;
-      if (x >= 0 && y >= 0 && x < n && y < n) out.push({ z: c.z, x, y, ext: c.ext });
-    }
-  }
-  if (parent && c.z > 0) out.push({ z: c.z - 1, x: c.x >> 1, y: c.y >> 1, ext: c.ext });
-  return out;
-}
-
 /**
  * Low-priority prefetch queue: runs only while no visible tile waits, at
  * most `maxInFlight` at once and `perSecond` per second (a token bucket),
@@ -48,6 +30,9 @@ export function neighbours(c: TileCoord, ring: number, parent: boolean): TileCoo
  */
 export class Prefetcher {
   private readonly queue = new Map<string, PrefetchTask>();
+  /** The planned (not page-asked) targets queued: `replace` swaps only these. */
+  private readonly planned = new Set<string>();
+  private readonly running = new Map<string, { controller: AbortController; planned: boolean }>();
   private inFlight = 0;
   private tokens: number;
   private lastRefill: number;
@@ -65,7 +50,7 @@ export class Prefetcher {
     return this.queue.size;
   }
 
-  get running(): number {
+  get active(): number {
     return this.inFlight;
   }
 
@@ -76,12 +61,66 @@ export class Prefetcher {
     for (const t of tasks) {
       // Re-adding moves a target to the front (delete + set = newest).
       this.queue.delete(t.url);
+      this.planned.delete(t.url);
       this.queue.set(t.url, t);
       accepted++;
     }
-    while (this.queue.size > this.o.maxQueue) this.queue.delete(this.queue.keys().next().value!);
+    this.trim();
     this.pump();
     return accepted;
+  }
+
+  /**
+   * The view moved on: the planned targets become `tasks` (best first).
+   * Planned targets no longer wanted leave the queue, and those in flight
+   * are aborted (out of their pending batch); page-asked ones stay.
+   * Returns how many were cancelled.
+   */
+  replace(tasks: PrefetchTask[]): number {
+    if (!this.o.enabled || this.o.saveData()) return 0;
+    const wanted = new Set(tasks.map((t) => t.url));
+    let cancelled = 0;
+    for (const url of this.planned) {
+      if (!wanted.has(url)) {
+        this.queue.delete(url);
+        cancelled++;
+      }
+    }
+    this.planned.clear();
+    for (const [url, r] of this.running) {
+      if (r.planned && !wanted.has(url)) {
+        r.controller.abort();
+        cancelled++;
+      }
+    }
+    // Best first: the queue runs newest first, so the best goes in last.
+    for (let i = tasks.length - 1; i >= 0; i--) {
+      const t = tasks[i]!;
+      if (this.running.has(t.url)) continue;
+      this.queue.delete(t.url);
+      this.queue.set(t.url, t);
+      this.planned.add(t.url);
+    }
+    this.trim();
+    this.pump();
+    return cancelled;
+  }
+
+  /** Drops one target, queued or in flight (its tile left the view); true when there was one. */
+  drop(url: string): boolean {
+    const queued = this.queue.delete(url);
+    this.planned.delete(url);
+    const r = this.running.get(url);
+    r?.controller.abort();
+    return queued || r !== undefined;
+  }
+
+  private trim(): void {
+    while (this.queue.size > this.o.maxQueue) {
+      const oldest = this.queue.keys().next().value!;
+      this.queue.delete(oldest);
+      this.planned.delete(oldest);
+    }
   }
 
   /** Runs what the caps allow now; schedules itself again when blocked. */
@@ -95,12 +134,18 @@ export class Prefetcher {
       const url = [...this.queue.keys()].pop()!;
       const task = this.queue.get(url)!;
       this.queue.delete(url);
+      const planned = this.planned.delete(url);
       this.tokens--;
       this.inFlight++;
+      const controller = new AbortController();
+      const signal = AbortSignal.any([this.controller.signal, controller.signal]);
+      const entry = { controller, planned };
+      this.running.set(url, entry);
       this.o
-        .run(task, this.controller.signal)
+        .run(task, signal)
         .catch(() => false)
         .finally(() => {
+          if (this.running.get(url) === entry) this.running.delete(url);
           this.inFlight--;
           this.pump();
         });
@@ -123,11 +168,13 @@ export class Prefetcher {
   /** Forgets queued targets (running ones finish). */
   cancelQueued(): void {
     this.queue.clear();
+    this.planned.clear();
   }
 
   /** Stops everything queued and in flight. */
   cancel(): void {
     this.queue.clear();
+    this.planned.clear();
     this.controller.abort();
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;

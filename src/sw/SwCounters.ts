@@ -1,6 +1,6 @@
 import type { SwStats } from '../protocol/swMessages.js';
 
-type Counter = Exclude<keyof SwStats, 'hit_rate'>;
+type Counter = Exclude<keyof SwStats, 'hit_rate' | 'prefetch_unused_bytes'>;
 
 /** The worker's counters (diagnostics only: lost when the worker stops, which is fine). */
 export class SwCounters {
@@ -21,9 +21,13 @@ export class SwCounters {
       network_fetches: 0,
       batch_failures: 0,
       not_found: 0,
+      aborted: 0,
       prefetched: 0,
+      prefetch_bytes: 0,
       prefetch_used: 0,
+      prefetch_used_bytes: 0,
       prefetch_skipped: 0,
+      prefetch_cancelled: 0,
       evictions: 0,
       quota_errors: 0,
       write_timeouts: 0,
@@ -58,6 +62,7 @@ export class SwCounters {
     const asked = this.c.cache_hits + this.c.cache_misses;
     return {
       ...this.c,
+      prefetch_unused_bytes: this.c.prefetch_bytes - this.c.prefetch_used_bytes,
       hit_rate: `${asked === 0 ? '0.0' : ((100 * this.c.cache_hits) / asked).toFixed(1)}%`,
     };
   }

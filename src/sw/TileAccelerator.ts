@@ -6,7 +6,8 @@ import { CacheIndex } from './CacheIndex.js';
 import type { StoredTile } from './MemoryTier.js';
 import type { ResolvedOptions } from './options.js';
 import type { BodyCache } from './PersistentTier.js';
-import { neighbours, Prefetcher, type PrefetchTask } from './Prefetcher.js';
+import { Prefetcher, type PrefetchTask } from './Prefetcher.js';
+import { PrefetchPlanner } from './PrefetchPlanner.js';
 import { SwCounters } from './SwCounters.js';
 import { storageBudget } from './storageBudget.js';
 import { type TileResult, tileResponse } from './TileResult.js';
@@ -56,8 +57,15 @@ export class TileAccelerator {
   private readonly prefetcher: Prefetcher;
   private readonly generations = new Map<string, string>();
   private readonly prefetching = new Set<string>();
+  private readonly planner: PrefetchPlanner;
+  /**
+   * Prefetched tiles no page request was served yet, with their bytes: the
+   * one place `prefetched` / `prefetch_used` are counted, so each fetch
+   * counts once and each first use once, whichever tier serves it.
+   * Bounded; a tile that falls out stays counted as unused.
+   */
+  private readonly unused = new Map<string, number>();
   private visibleOpen = 0;
-  private served: TileRoute[] = [];
   private prefetchScan: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
@@ -104,6 +112,11 @@ export class TileAccelerator {
       onSingleFetch: () => this.counters.inc('network_fetches'),
       onGeneration: (d, g) => this.onGeneration(d, g),
     });
+    this.planner = new PrefetchPlanner({
+      ring: o.prefetch.ring,
+      parent: o.prefetch.parent,
+      budget: o.prefetch.budget,
+    });
     this.prefetcher = new Prefetcher({
       ...o.prefetch,
       busy: () => this.visibleOpen > 0 || this.batcher.busy > 0,
@@ -144,13 +157,14 @@ export class TileAccelerator {
       this.counters.inc('cache_hits');
       this.counters.inc('memory_hits');
       if (mem.prefetched && this.store.memoryMarkUsed(key)) {
-        this.counters.inc('prefetch_used');
         waitUntil(this.store.persistentMarkUsed(route.url).catch(() => {}));
       }
+      this.noteServed(key);
       this.afterVisible(authorization === undefined ? route : undefined);
       return tileResponse(mem, 'sw-memory', cc);
     }
     this.visibleOpen++;
+    let served = false;
     try {
       const joinsPrefetch = this.prefetching.has(key);
       let joined = false;
@@ -162,19 +176,56 @@ export class TileAccelerator {
           joined = true;
         },
       );
-      if (joined) this.counters.inc(joinsPrefetch ? 'prefetch_used' : 'coalesced');
-      const r = await promise;
+      if (joined && !joinsPrefetch) this.counters.inc('coalesced');
+      const r = await promise.catch((e: unknown) => {
+        if (signal.aborted) this.leftView(route, authorization);
+        throw e;
+      });
+      served = true;
       if (r.stored) waitUntil(r.stored);
-      if (joinsPrefetch)
-        waitUntil(Promise.resolve(r.stored).then(() => this.store.persistentMarkUsed(route.url)));
+      if (this.noteServed(key))
+        waitUntil(
+          Promise.resolve(r.stored).then(() => this.store.persistentMarkUsed(route.url).catch(() => {})),
+        );
       if (joined && !joinsPrefetch && !r.fetched) this.counters.inc('cache_hits');
       return tileResponse(r.result, r.result.source, cc);
     } finally {
       this.visibleOpen--;
       // A credentialed tile's neighbours are not prefetched (the prefetcher has no
-      // credential), but as the last visible tile it still schedules the scan.
-      this.afterVisible(authorization === undefined ? route : undefined);
+      // credential), but as the last visible tile it still schedules the plan.
+      this.afterVisible(authorization === undefined && served ? route : undefined);
     }
+  }
+
+  /**
+   * The page gave up on a tile (Leaflet swapped the img's src, a loader
+   * aborted): the coalescer already took it out of its pending batch when it
+   * was the last waiter; prefetch spends nothing on it until it is asked again.
+   */
+  private leftView(route: TileRoute, authorization: string | undefined): void {
+    this.counters.inc('aborted');
+    if (authorization !== undefined) return;
+    this.planner.aborted(route.url);
+    if (this.prefetcher.drop(route.url)) this.counters.inc('prefetch_cancelled');
+  }
+
+  /** A fetch the prefetcher made (counted once per fetch). */
+  private notePrefetched(url: string, bytes: number): void {
+    this.counters.inc('prefetched');
+    this.counters.inc('prefetch_bytes', bytes);
+    this.unused.delete(url);
+    this.unused.set(url, bytes);
+    if (this.unused.size > 4096) this.unused.delete(this.unused.keys().next().value!);
+  }
+
+  /** A tile served to the page: true when it is a prefetched tile's first use (counted once). */
+  private noteServed(key: string): boolean {
+    const bytes = this.unused.get(key);
+    if (bytes === undefined) return false;
+    this.unused.delete(key);
+    this.counters.inc('prefetch_used');
+    this.counters.inc('prefetch_used_bytes', bytes);
+    return true;
   }
 
   private fresh(t: StoredTile): boolean {
@@ -199,67 +250,56 @@ export class TileAccelerator {
       if (priority === 'visible') {
         this.counters.inc('cache_hits');
         this.counters.inc('cache_storage_hits');
-        if (hit.prefetched && (await this.store.persistentMarkUsed(t.url).catch(() => false))) {
-          this.counters.inc('prefetch_used');
-        }
+        // The flag steers eviction only; off the response path (`noteServed` counts).
+        if (hit.prefetched) void this.store.persistentMarkUsed(t.url).catch(() => false);
       }
       return { result: hit, stored: undefined, fetched: false };
     }
     if (priority === 'visible') this.counters.inc('cache_misses');
     const result = await this.batcher.request({ ...t, priority }, signal);
     if (result.status === 404) this.counters.inc('not_found');
+    // Counted here, before any waiter resumes: a page request that joined this prefetch is its use.
+    if (priority === 'prefetch') this.notePrefetched(t.url, result.body.byteLength);
     const stored = this.store.put(t.url, t.dataset, result, priority === 'prefetch').catch(() => {});
     return { result, stored, fetched: true };
   }
 
   /**
-   * Notes a served visible tile for prefetch. The neighbour work waits until
-   * no visible tile is pending (prefetch could not run before that anyway),
-   * so it never competes with frames still streaming in.
+   * Notes a served visible tile for prefetch. The plan waits for a quiet gap
+   * with no visible tile pending (prefetch could not run before that anyway),
+   * so it sees a step's tiles together and never competes with frames still
+   * streaming in.
    */
   private afterVisible(route: TileRoute | undefined): void {
     if (!this.options.prefetch.enabled) return;
-    if (route) this.served.push(route);
-    // Bounded: under endless visible traffic only the latest tiles matter.
-    if (this.served.length > 512) this.served.splice(0, this.served.length - 512);
-    if (this.visibleOpen > 0 || this.prefetchScan !== undefined) return;
+    if (route) this.planner.served(route);
+    if (this.visibleOpen > 0) return;
+    if (this.prefetchScan !== undefined) clearTimeout(this.prefetchScan);
     this.prefetchScan = setTimeout(() => {
       this.prefetchScan = undefined;
-      this.scanServed();
-    }, 0);
+      this.planPrefetch();
+    }, this.options.prefetch.quietMs);
   }
 
-  private scanServed(): void {
-    if (this.visibleOpen > 0) return; // the last visible tile to finish schedules the scan again
-    const served = this.served;
-    this.served = [];
-    const tasks: PrefetchTask[] = [];
-    const seen = new Set<string>();
-    for (const route of served) {
-      for (const c of neighbours(route.coord, this.options.prefetch.ring, this.options.prefetch.parent)) {
-        const url = route.sibling(c);
-        if (seen.has(url) || this.store.memoryGet(url) || this.coalescer.has(url)) continue;
-        seen.add(url);
-        tasks.push({
-          url,
-          dataset: route.dataset,
-          key: `${c.z}/${c.x}/${c.y}.${c.ext}`,
-          batchUrl: route.batchUrl,
-        });
-      }
+  private planPrefetch(): void {
+    if (this.visibleOpen > 0) return; // the last visible tile to finish schedules it again
+    if (!this.planner.pending) {
+      this.prefetcher.pump();
+      return;
     }
-    if (tasks.length > 0) this.prefetcher.add(tasks);
-    else this.prefetcher.pump();
+    const tasks = this.planner.plan(
+      (url) => this.store.memoryGet(url) !== undefined || this.coalescer.has(url),
+    );
+    this.counters.inc('prefetch_cancelled', this.prefetcher.replace(tasks));
   }
 
   private async prefetchOne(t: PrefetchTask, signal: AbortSignal): Promise<boolean> {
-    if (this.store.memoryGet(t.url) || this.coalescer.has(t.url)) return false;
+    if (this.store.memoryGet(t.url) || this.coalescer.has(t.url) || this.planner.hasLeft(t.url)) return false;
     this.prefetching.add(t.url);
     try {
       const r = await this.coalescer.run(t.url, signal, (s) => this.load(t, s, 'prefetch'));
+      if (!r.fetched) this.counters.inc('prefetch_skipped');
       await r.stored;
-      if (r.fetched) this.counters.inc('prefetched');
-      else this.counters.inc('prefetch_skipped');
       return r.fetched;
     } finally {
       this.prefetching.delete(t.url);

@@ -53,9 +53,14 @@ export interface TileAcceleratorOptions {
   };
   prefetch?: {
     enabled?: boolean;
-    /** Same-zoom neighbour ring width around each visible tile (0 = none). */
+    /** Ring width around the first view, before any motion is known (0 = none). */
     ring?: number;
+    /** The level above the view first (a zoom out shows something at once). */
     parent?: boolean;
+    /** Most tiles one plan (after each quiet gap in visible requests) prefetches. */
+    budget?: number;
+    /** Quiet gap after the last visible tile before the plan is made (ms). */
+    quietMs?: number;
     maxInFlight?: number;
     perSecond?: number;
     /** Bound of the queue of waiting prefetch targets. */
@@ -83,6 +88,8 @@ export interface ResolvedOptions {
     enabled: boolean;
     ring: number;
     parent: boolean;
+    budget: number;
+    quietMs: number;
     maxInFlight: number;
     perSecond: number;
     maxQueue: number;
@@ -111,8 +118,8 @@ export function resolveOptions(o: TileAcceleratorOptions, workerOrigin: string):
     videoRoutes: o.videoRoutes?.length ? [...o.videoRoutes] : [DEFAULT_VIDEO_ROUTE],
     batch: {
       enabled: o.batch?.enabled ?? true,
-      windowMs: num(o.batch?.windowMs, 4, 0, 1000, 'batch.windowMs'),
-      maxWaitMs: num(o.batch?.maxWaitMs, 16, 0, 5000, 'batch.maxWaitMs'),
+      windowMs: num(o.batch?.windowMs, 4, 0, 60_000, 'batch.windowMs'),
+      maxWaitMs: num(o.batch?.maxWaitMs, 16, 0, 60_000, 'batch.maxWaitMs'),
       maxTiles: num(o.batch?.maxTiles, MAX_BATCH_TILES, 1, MAX_BATCH_TILES, 'batch.maxTiles'),
       method: o.batch?.method ?? 'POST',
       timeoutMs: num(o.batch?.timeoutMs, 20_000, 100, 600_000, 'batch.timeoutMs'),
@@ -136,6 +143,8 @@ export function resolveOptions(o: TileAcceleratorOptions, workerOrigin: string):
       enabled: o.prefetch?.enabled ?? true,
       ring: num(o.prefetch?.ring, 1, 0, 4, 'prefetch.ring'),
       parent: o.prefetch?.parent ?? true,
+      budget: num(o.prefetch?.budget, 64, 0, 10_000, 'prefetch.budget'),
+      quietMs: num(o.prefetch?.quietMs, 16, 0, 10_000, 'prefetch.quietMs'),
       maxInFlight: num(o.prefetch?.maxInFlight, 100, 1, 1000, 'prefetch.maxInFlight'),
       perSecond: num(o.prefetch?.perSecond, 300, 1, 100_000, 'prefetch.perSecond'),
       maxQueue: num(o.prefetch?.maxQueue, 1000, 1, 100_000, 'prefetch.maxQueue'),
