@@ -1,13 +1,13 @@
 import 'fake-indexeddb/auto';
 import { openDB } from 'idb';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { MemoryBodyCache } from '../../test/support/sw/MemoryBodyCache.js';
 import { withDeadline } from '../async/withDeadline.js';
 import { CacheIndex } from './CacheIndex.js';
 import type { BodyCache } from './PersistentTier.js';
 import { SwCounters } from './SwCounters.js';
 import type { TileResult } from './TileResult.js';
 import { TileStore } from './TileStore.js';
-import { MemoryBodyCache } from '../../test/support/sw/MemoryBodyCache.js';
 
 // The write path of the persistent tier as the soak exercised it: every promise a
 // fetch event hands to waitUntil must settle, and Cache Storage must hold exactly
