@@ -10,6 +10,7 @@ import { onClientError } from './http/clientError.js';
 import { createMetrics } from './http/metrics.js';
 import { createHandler } from './http/router.js';
 import { newCounters, newMissGuard, type ServerContext } from './http/ServerContext.js';
+import { tileCacheControl } from './routes/tileHeaders.js';
 import { createSharedCache } from './sharedCache/createSharedCache.js';
 import { MemoryTileCache } from './tiles/MemoryTileCache.js';
 import type { SharedCache } from './tiles/SharedCache.js';
@@ -91,7 +92,6 @@ export function createTileServer(config: ServerConfig, deps: TileServerDeps = {}
     ttlMs: config.cacheTtlMs,
     staleIfErrorMs: config.staleIfErrorMs,
     negativeTtlMs: config.negativeTtlMs,
-    cacheControl: `${config.apiToken ? 'private' : 'public'}, max-age=${config.tileMaxAgeSec}`,
     convertTimeoutMs: config.originTimeoutMs + 10_000,
     tileTimeoutMs: config.originTimeoutMs,
     // The shared layer bounds itself (each Redis call, the cold-tile lock wait); this is the outer safety net.
@@ -114,6 +114,7 @@ export function createTileServer(config: ServerConfig, deps: TileServerDeps = {}
     video,
     log,
     counters: newCounters(),
+    cacheControl: tileCacheControl(config),
     guard: newMissGuard(config, deps.now),
     dds: dds.limiter,
     accepting: true,

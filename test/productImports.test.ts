@@ -91,6 +91,35 @@ describe('product imports', () => {
     expect(crossings).toEqual([]);
   });
 
+  it('product code has no import cycle', () => {
+    const files = productFiles();
+    const deps = new Map<string, string[]>();
+    for (const file of files) {
+      const out: string[] = [];
+      for (const spec of importSpecifiers(readFileSync(path.join(ROOT, file), 'utf8'))) {
+        const target = spec.startsWith('.') ? resolveSpecifier(file, spec) : undefined;
+        if (target !== undefined && target !== file) out.push(target);
+      }
+      deps.set(file, out);
+    }
+    // Depth-first: a module met again while still on the path closes a cycle.
+    const cycles: string[] = [];
+    const state = new Map<string, 'open' | 'done'>();
+    const path_: string[] = [];
+    const visit = (f: string): void => {
+      state.set(f, 'open');
+      path_.push(f);
+      for (const d of deps.get(f) ?? []) {
+        if (state.get(d) === 'open') cycles.push([...path_.slice(path_.indexOf(d)), d].join(' -> '));
+        else if (!state.has(d)) visit(d);
+      }
+      path_.pop();
+      state.set(f, 'done');
+    };
+    for (const f of files) if (!state.has(f)) visit(f);
+    expect(cycles).toEqual([]);
+  });
+
   it('the package build excludes only tests (no list of test-support files)', () => {
     const configs = readdirSync(ROOT).filter((f) => /^tsconfig\.build\.\w+\.json$/.test(f));
     expect(configs.length).toBeGreaterThanOrEqual(3);

@@ -29,6 +29,8 @@ export interface ServerContext {
   video: VideoService;
   log: Logger;
   counters: HttpCounters;
+  /** `Cache-Control` of tile and video answers (routes/tileHeaders.ts `tileCacheControl`). */
+  cacheControl: string;
   /** The per-client budget of origin misses (MISS_BUDGET_*, TRUST_PROXY); asked on the miss path only. */
   guard: MissGuard;
   /** `.dds` conversions running and waiting (DDS_CONCURRENCY); read by /metrics. */

@@ -77,7 +77,7 @@ export function createHandler(ctx: ServerContext, metrics: Registry) {
           sendJson(res, 200, {
             dataset_id: dataset,
             cleared,
-            generation: ctx.tiles.cache.generation(dataset),
+            generation: ctx.tiles.generation(dataset),
           });
         });
       }

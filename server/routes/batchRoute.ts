@@ -12,13 +12,13 @@ import { drainOrClose, finishOrClose } from '../http/drainOrClose.js';
 import { errorInfo, sendError } from '../http/respond.js';
 import type { ServerContext } from '../http/ServerContext.js';
 import { sendDeadline } from '../http/sendDeadline.js';
-import type { TileResult } from '../tiles/TileService.js';
+import type { ServedTile } from '../tiles/TileService.js';
 import { type BatchItem, readBatchKeys } from './batchKeys.js';
 import { buildCacheStats } from './buildCacheStats.js';
 import { FrameBatcher } from './FrameBatcher.js';
 import { FrameWriter } from './FrameWriter.js';
 
-type Outcome = { item: BatchItem; result: TileResult } | { item: BatchItem; error: unknown };
+type Outcome = { item: BatchItem; result: ServedTile } | { item: BatchItem; error: unknown };
 
 /**
  * The byte budget of one batch answer (BATCH_MAX_BYTES, tile bytes before
@@ -79,7 +79,7 @@ export async function batchRoute(
     try {
       const cacheKey = `${dataset}/${item.key}`;
       const hit = ctx.tiles.lookup(cacheKey);
-      let result: TileResult;
+      let result: ServedTile;
       // Outside a known pyramid: missing at no origin cost, so no budget token is taken.
       const outside = hit === undefined ? ctx.tiles.knownMissing(dataset, item.coord) : undefined;
       if (hit !== undefined) result = { entry: hit, source: 'memory-cache' };
@@ -223,7 +223,7 @@ async function streamBinary(
     Vary: 'Accept',
     'X-Content-Type-Options': 'nosniff',
     // Read by the service worker before the first frame (src/protocol/swMessages.ts).
-    'X-Tile-Generation': String(ctx.tiles.cache.generation(dataset)),
+    'X-Tile-Generation': String(ctx.tiles.generation(dataset)),
   });
   // Send the header at once so the client sees the stream open before the slowest tile.
   res.flushHeaders();
@@ -250,7 +250,7 @@ async function streamBinary(
         kind: 'end',
         trailer: {
           count: sent,
-          generation: ctx.tiles.cache.generation(dataset),
+          generation: ctx.tiles.generation(dataset),
           cache_stats: buildCacheStats(ctx, dataset),
         },
       }),

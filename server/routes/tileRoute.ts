@@ -6,6 +6,7 @@ import { sendError } from '../http/respond.js';
 import type { ServerContext } from '../http/ServerContext.js';
 import type { TileEntry } from '../tiles/MemoryTileCache.js';
 import type { TileSource } from '../tiles/TileService.js';
+import { gzipEtag, gzipResponseHeaders, tileResponseHeaders } from './tileHeaders.js';
 
 /** True when If-None-Match names this ETag (or `*`). */
 export function etagMatches(header: string | undefined, etag: string): boolean {
@@ -19,7 +20,7 @@ export function etagMatches(header: string | undefined, etag: string): boolean {
   return false;
 }
 
-/** Writes a tile. A memory hit uses the entry's prebuilt header lists: no allocation. */
+/** Writes a tile. A memory hit uses the entry's prebuilt header lists (tileHeaders.ts): no allocation. */
 function writeTile(
   req: IncomingMessage,
   res: ServerResponse,
@@ -35,11 +36,11 @@ function writeTile(
   }
   if (etagMatches(req.headers['if-none-match'], entry.etag)) {
     ctx.counters.notModified++;
-    res.writeHead(304, ctx.tiles.responseHeaders(entry, source, generation, true));
+    res.writeHead(304, tileResponseHeaders(entry, source, generation, true, ctx.cacheControl));
     res.end();
     return;
   }
-  res.writeHead(200, ctx.tiles.responseHeaders(entry, source, generation, false));
+  res.writeHead(200, tileResponseHeaders(entry, source, generation, false, ctx.cacheControl));
   res.end(req.method === 'HEAD' ? undefined : entry.bytes);
 }
 
@@ -64,11 +65,8 @@ function writeGzipTile(
   source: TileSource,
   generation: number,
 ): void {
-  const notModified = etagMatches(
-    req.headers['if-none-match'],
-    ctx.tiles.gzipResponse(entry, source, generation, true)[0],
-  );
-  const [, headers] = ctx.tiles.gzipResponse(entry, source, generation, notModified);
+  const notModified = etagMatches(req.headers['if-none-match'], gzipEtag(entry));
+  const headers = gzipResponseHeaders(entry, source, generation, notModified, ctx.cacheControl);
   if (notModified) ctx.counters.notModified++;
   res.writeHead(notModified ? 304 : 200, headers);
   res.end(notModified || req.method === 'HEAD' ? undefined : entry.gzip);
@@ -120,7 +118,7 @@ export function tileRoute(req: IncomingMessage, res: ServerResponse, ctx: Server
       ticket.settle(r.source);
       if (ac.signal.aborted) return;
       // The generation now, as the batch route sends it: a clear during the fetch shows.
-      const generation = ctx.tiles.cache.generation(dataset);
+      const generation = ctx.tiles.generation(dataset);
       if (r.entry.bytes === null) sendError(res, notFound(rest, r.source, generation, res), ctx);
       else writeTile(req, res, ctx, r.entry, r.source, generation);
     },

@@ -42,7 +42,7 @@ export async function videoRoute(
       'Accept-Ranges': 'bytes',
       ETag: m.etag,
       // Behind API_TOKEN the bytes are per-credential: a shared cache (CDN) must not keep them, as for tiles.
-      'Cache-Control': `${ctx.config.apiToken ? 'private' : 'public'}, max-age=${ctx.config.tileMaxAgeSec}`,
+      'Cache-Control': ctx.cacheControl,
       'X-Content-Type-Options': 'nosniff',
     };
     if (m.lastModified) common['Last-Modified'] = m.lastModified;

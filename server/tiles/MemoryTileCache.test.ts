@@ -8,8 +8,6 @@ function entry(n: number | null): TileEntry {
     etag: '"x"',
     storedAt: 0,
     generation: 0,
-    headers: [],
-    notModifiedHeaders: [],
   };
 }
 

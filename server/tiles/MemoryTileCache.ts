@@ -18,10 +18,6 @@ export interface TileEntry {
    * `Content-Encoding: gzip` to a client that accepts it; `bytes` is the inflated tile.
    */
   gzip?: Buffer;
-  /** `writeHead` list of a 200 from the memory cache, built once per entry so a hit allocates nothing. */
-  headers: string[];
-  /** The same for a 304 from the memory cache. */
-  notModifiedHeaders: string[];
 }
 
 export interface MemoryTileCacheOptions {

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
+import { Coalescer } from '../../src/async/Coalescer.js';
 import { isTileError, TileError } from '../../src/protocol/errors.js';
 import { isValidDatasetId, isVectorExt, type TileCoord } from '../../src/protocol/tileKey.js';
 import type { Dataset } from '../datasets/Dataset.js';
@@ -11,11 +12,11 @@ import type { TileEngine } from '../engineContract.js';
 import { DDS_CONTENT_TYPE } from './contentTypes.js';
 import type { MemoryTileCache, TileEntry } from './MemoryTileCache.js';
 import type { SharedCache } from './SharedCache.js';
-import { notModifiedHeaders, okHeaders } from './tileHeaders.js';
 
 export type TileSource = 'memory-cache' | 'shared-cache' | 'origin';
 
-export interface TileResult {
+/** A tile's cached answer and the layer that gave it (headers are the route's business). */
+export interface ServedTile {
   entry: TileEntry;
   source: TileSource;
 }
@@ -32,8 +33,6 @@ export interface TileServiceOptions {
   ttlMs: number;
   staleIfErrorMs: number;
   negativeTtlMs: number;
-  /** `Cache-Control` value of tile responses. */
-  cacheControl: string;
   /** Deadline of a dds conversion (it is shared by every waiter, so not tied to one client). */
   convertTimeoutMs: number;
   /** Deadline of one shared-cache read (default 500 ms); past it the origin is asked. */
@@ -86,7 +85,8 @@ export class TileService {
   /** What each dataset is (tree, PMTiles, DZI) and its known pyramid. */
   readonly datasets: DatasetResolver;
   private readonly now: () => number;
-  private readonly ddsInFlight = new Map<string, Promise<TileEntry>>();
+  /** One `.dds` conversion per key however many clients ask. */
+  private readonly ddsInFlight = new Coalescer<TileEntry>();
 
   constructor(private readonly o: TileServiceOptions) {
     this.now = o.now ?? Date.now;
@@ -110,54 +110,9 @@ export class TileService {
     return this.o.shared;
   }
 
-  /**
-   * The `writeHead` list for answering `entry` (200, or 304 when `notModified`)
-   * from `source` while the dataset's generation is `generation`. A memory entry
-   * of the current generation (every hit) has both lists prebuilt: no allocation.
-   */
-  responseHeaders(entry: TileEntry, source: TileSource, generation: number, notModified: boolean): string[] {
-    if (source === 'memory-cache' && entry.generation === generation) {
-      return notModified ? entry.notModifiedHeaders : entry.headers;
-    }
-    const f = {
-      contentType: entry.contentType,
-      length: entry.bytes?.length ?? 0,
-      etag: entry.etag,
-      cacheControl: this.o.cacheControl,
-      source,
-      generation,
-    };
-    const h = notModified ? notModifiedHeaders(f) : okHeaders(f);
-    return entry.gzip ? [...h, 'Vary', 'Accept-Encoding'] : h;
-  }
-
-  /**
-   * `[etag, writeHead list]` of the gzip form of `entry` (200, or 304 when
-   * `notModified`): its own ETag (another representation), `Content-Encoding: gzip`.
-   */
-  gzipResponse(
-    entry: TileEntry,
-    source: TileSource,
-    generation: number,
-    notModified: boolean,
-  ): [string, string[]] {
-    const etag = entry.etag.endsWith('"') ? `${entry.etag.slice(0, -1)}-gz"` : entry.etag;
-    const f = { etag, cacheControl: this.o.cacheControl, source, generation };
-    const common = [...notModifiedHeaders(f), 'Vary', 'Accept-Encoding'];
-    if (notModified) return [etag, common];
-    const gz = entry.gzip?.length ?? 0;
-    return [
-      etag,
-      [
-        'Content-Type',
-        entry.contentType,
-        'Content-Encoding',
-        'gzip',
-        'Content-Length',
-        String(gz),
-        ...common,
-      ],
-    ];
+  /** The dataset's cache generation (`X-Tile-Generation`): bumped by every clear. */
+  generation(dataset: string): number {
+    return this.o.cache.generation(dataset);
   }
 
   /**
@@ -175,13 +130,13 @@ export class TileService {
   }
 
   /** lookup, then fetch on a miss. */
-  async get(dataset: string, coord: TileCoord, cacheKey: string, signal: AbortSignal): Promise<TileResult> {
+  async get(dataset: string, coord: TileCoord, cacheKey: string, signal: AbortSignal): Promise<ServedTile> {
     const e = this.lookup(cacheKey);
     return e ? { entry: e, source: 'memory-cache' } : await this.fetch(dataset, coord, cacheKey, signal);
   }
 
   /** The miss path (counts one miss): shared cache, then the origin; stale entry when the origin fails. */
-  async fetch(dataset: string, coord: TileCoord, cacheKey: string, signal: AbortSignal): Promise<TileResult> {
+  async fetch(dataset: string, coord: TileCoord, cacheKey: string, signal: AbortSignal): Promise<ServedTile> {
     this.misses++;
     const generation = this.o.cache.generation(dataset);
     try {
@@ -225,7 +180,7 @@ export class TileService {
     cacheKey: string,
     generation: number,
     signal: AbortSignal,
-  ): Promise<TileResult> {
+  ): Promise<ServedTile> {
     const ds = await this.datasets.resolve(dataset, signal);
     if (coord.ext === 'dds' && ds.info.vector) {
       throw new TileError('BAD_EXTENSION', 'a vector dataset has no .dds tiles', { dataset });
@@ -288,8 +243,6 @@ export class TileService {
     // rest and for batches (a worker cannot hand a page a Response with Content-Encoding).
     const e = this.entry(await gunzipTile(t.bytes), t.contentType, generation);
     e.gzip = Buffer.from(t.bytes.buffer, t.bytes.byteOffset, t.bytes.byteLength);
-    e.headers = [...e.headers, 'Vary', 'Accept-Encoding'];
-    e.notModifiedHeaders = [...e.notModifiedHeaders, 'Vary', 'Accept-Encoding'];
     return e;
   }
 
@@ -299,7 +252,7 @@ export class TileService {
    * charged (an out-of-pyramid key is never a 429). Counted as refused. An
    * unknown dataset gives undefined: finding it asks the origin, so it is a miss.
    */
-  knownMissing(dataset: string, coord: TileCoord): TileResult | undefined {
+  knownMissing(dataset: string, coord: TileCoord): ServedTile | undefined {
     const ds = this.datasets.peek(dataset);
     if (ds === undefined || this.inPyramid(ds, coord)) return undefined;
     this.refused++;
@@ -314,7 +267,8 @@ export class TileService {
 
   /**
    * One conversion per key however many clients ask; it runs under its own
-   * deadline because it is shared (one client leaving must not waste it for the rest).
+   * deadline, not the coalescer's signal, because it is shared: even the last
+   * client leaving must not waste it (the next asker finds it running).
    */
   private async convertShared(
     dataset: string,
@@ -323,12 +277,7 @@ export class TileService {
     generation: number,
     signal: AbortSignal,
   ): Promise<TileEntry> {
-    let p = this.ddsInFlight.get(cacheKey);
-    if (!p) {
-      p = this.convert(dataset, coord, generation).finally(() => this.ddsInFlight.delete(cacheKey));
-      this.ddsInFlight.set(cacheKey, p);
-    }
-    return await raceSignal(p, signal);
+    return await this.ddsInFlight.run(cacheKey, signal, () => this.convert(dataset, coord, generation));
   }
 
   private async convert(dataset: string, coord: TileCoord, generation: number): Promise<TileEntry> {
@@ -351,22 +300,6 @@ export class TileService {
       raw === null || Buffer.isBuffer(raw) ? raw : Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
     const tag =
       etag ?? (bytes ? `"${createHash('sha1').update(bytes).digest('base64url').slice(0, 22)}"` : '');
-    const f = {
-      contentType,
-      length: bytes?.length ?? 0,
-      etag: tag,
-      cacheControl: this.o.cacheControl,
-      source: 'memory-cache' as const,
-      generation,
-    };
-    return {
-      bytes,
-      contentType,
-      etag: tag,
-      storedAt: this.now(),
-      generation,
-      headers: bytes ? okHeaders(f) : [],
-      notModifiedHeaders: bytes ? notModifiedHeaders(f) : [],
-    };
+    return { bytes, contentType, etag: tag, storedAt: this.now(), generation };
   }
 }
