@@ -51,6 +51,9 @@ export interface DemoHook {
     serverDown: boolean;
   };
   setCamera(c: { cx: number; cy: number; zoom: number }): void;
+  /** The worker pool's counters; undefined with `?decode=main`. */
+  pool(): { submitted: number; completed: number; failed: number; cancelled: number } | undefined;
 }
 
-export type DemoWindow = { __demo?: DemoHook; __longTasks?: number[] };
+/** `__mainDecodes`: main-thread createImageBitmap calls, when a test counts them (viewer.spec.ts). */
+export type DemoWindow = { __demo?: DemoHook; __mainDecodes?: number };
